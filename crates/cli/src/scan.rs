@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use rampart_artifact::{RepoRef, WalkOptions};
 use rampart_catalog::LockfileKind;
+use rampart_detect::Detector;
 use rampart_report::{Filter, Format, IgnoreRules};
 use rampart_types::{
     ArtifactType, Diagnostic, Metadata, Report, ReportPackage, ResultClass, SCHEMA_VERSION, ScanResult,
@@ -120,6 +121,7 @@ fn scan_tree(ctx: &Context, root: &Path, plan: &Plan, db: &Db) -> Result<Vec<Sca
     ctx.ui.warn_diagnostics(&walked.warnings);
     ctx.ui.debug(format!("walked {}: {} lockfiles", root.display(), walked.files.len()));
 
+    let detector = Detector::new(db);
     let scanned: Vec<(Option<ScanResult>, Vec<Diagnostic>)> = walked
         .files
         .par_iter()
@@ -127,7 +129,7 @@ fn scan_tree(ctx: &Context, root: &Path, plan: &Plan, db: &Db) -> Result<Vec<Sca
             let Some(kind) = LockfileKind::detect(&entry.path) else {
                 return (None, Vec::new());
             };
-            scan_file(kind, &entry.path, &entry.rel, plan, db)
+            scan_file(kind, &entry.path, &entry.rel, plan, &detector)
         })
         .collect();
     let mut results = Vec::with_capacity(scanned.len());
@@ -146,7 +148,7 @@ fn scan_file(
     path: &Path,
     rel: &str,
     plan: &Plan,
-    db: &Db,
+    detector: &Detector<'_>,
 ) -> (Option<ScanResult>, Vec<Diagnostic>) {
     let content = match read_limited(path) {
         Ok(c) => c,
@@ -157,7 +159,7 @@ fn scan_file(
         Err(e) => return (None, vec![Diagnostic::new(rel, format!("skipped: {e}"))]),
     };
     let mut warnings = parsed.warnings;
-    let vulnerabilities = match rampart_detect::detect_with_warnings(db, &parsed.packages, None) {
+    let vulnerabilities = match detector.detect(&parsed.packages, None) {
         Ok(found) => {
             warnings.extend(
                 found

@@ -10,6 +10,7 @@ mod query;
 mod severity;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
 
 use rampart_types::{DetectedVulnerability, Diagnostic, Ecosystem, Package};
 use rampart_version::{Scheme, osv};
@@ -71,6 +72,47 @@ pub fn detect_with_warnings(
     release: Option<&str>,
 ) -> Result<Detection, DetectError> {
     run(db, packages, release)
+}
+
+/// Matches packages against one database and remembers what it decoded, so
+/// a scan of many lockfiles reads each package's entries and each advisory
+/// once, however many files list them.
+pub struct Detector<'a> {
+    db: &'a Db,
+    affected: Mutex<HashMap<(String, String), Vec<AffectedPackage>>>,
+    advisories: Mutex<HashMap<String, Option<Advisory>>>,
+}
+
+impl<'a> Detector<'a> {
+    pub fn new(db: &'a Db) -> Self {
+        Detector { db, affected: Mutex::default(), advisories: Mutex::default() }
+    }
+
+    /// [`detect_with_warnings`], sharing decoded entries with earlier calls.
+    pub fn detect(&self, packages: &[Package], release: Option<&str>) -> Result<Detection, DetectError> {
+        run(self, packages, release)
+    }
+}
+
+impl Store for Detector<'_> {
+    fn affected(&self, ecosystem: &str, name: &str) -> Result<Vec<AffectedPackage>, DbError> {
+        let key = (ecosystem.to_string(), name.to_string());
+        if let Some(hit) = self.affected.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(hit.clone());
+        }
+        let found = self.db.affected(ecosystem, name)?;
+        self.affected.lock().unwrap_or_else(|e| e.into_inner()).insert(key, found.clone());
+        Ok(found)
+    }
+
+    fn advisory(&self, id: &str) -> Result<Option<Advisory>, DbError> {
+        if let Some(hit) = self.advisories.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
+            return Ok(hit.clone());
+        }
+        let found = self.db.advisory(id)?;
+        self.advisories.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string(), found.clone());
+        Ok(found)
+    }
 }
 
 /// What detection reads from a database; tests supply advisories in memory.
