@@ -47,6 +47,7 @@ pub fn repo(ctx: &Context, args: RepoArgs) -> Result<u8> {
         commit: Some(checkout.commit.clone()),
         branch: checkout.branch.clone(),
         repo_url: checkout.url.clone(),
+        ..Metadata::default()
     };
     let report = new_report(args.repository.clone(), ArtifactType::Repository, metadata, results);
     finish(ctx, report, &plan, &checkout.root)
@@ -180,11 +181,9 @@ fn scan_file(
         Vec::new()
     };
     let result = ScanResult {
-        target: rel.to_string(),
-        class: ResultClass::LangPkgs,
-        kind: kind.trivy_type().to_string(),
         packages,
         vulnerabilities,
+        ..ScanResult::new(rel, ResultClass::LangPkgs, kind.trivy_type())
     };
     (Some(result), warnings)
 }

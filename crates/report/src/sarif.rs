@@ -101,7 +101,9 @@ fn rule(id: &str, findings: &[&Finding]) -> Rule {
     let full = if !description.is_empty() { description.to_string() } else { short.clone() };
     let name = match findings[0].result.class {
         ResultClass::OsPkgs => "OsPackageVulnerability",
-        ResultClass::LangPkgs => "LanguageSpecificPackageVulnerability",
+        ResultClass::LangPkgs | ResultClass::Secret | ResultClass::Config => {
+            "LanguageSpecificPackageVulnerability"
+        }
     };
     let affected: BTreeSet<(&str, &str, &str, &str)> = findings
         .iter()

@@ -204,6 +204,7 @@ mod tests {
             installed_version: "1.0".to_string(),
             fixed_version: String::new(),
             status: Status::Affected,
+            layer: Default::default(),
             severity_source: None,
             primary_url: String::new(),
             data_source: None,
@@ -234,13 +235,7 @@ mod tests {
     }
 
     fn result(target: &str, class: ResultClass, vulnerabilities: Vec<DetectedVulnerability>) -> ScanResult {
-        ScanResult {
-            target: target.to_string(),
-            class,
-            kind: "x".to_string(),
-            packages: Vec::new(),
-            vulnerabilities,
-        }
+        ScanResult { vulnerabilities, ..ScanResult::new(target, class, "x") }
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub use ecosystem::{Ecosystem, EcosystemParseError};
 pub use package::{Location, Package, purl};
 pub use progress::{NoProgress, Progress};
 pub use report::{
-    ArtifactType, Cvss, DataSource, DetectedVulnerability, Metadata, PkgIdentifier, Report, ReportPackage,
-    ResultClass, SCHEMA_VERSION, ScanResult, Status,
+    ArtifactType, CauseMetadata, CommitInfo, Cvss, DataSource, DetectedVulnerability, Layer, Metadata,
+    MisconfSummary, Misconfiguration, Os, PkgIdentifier, Report, ReportPackage, ResultClass, SCHEMA_VERSION,
+    ScanResult, SecretFinding, Status,
 };
 pub use severity::{Severity, SeverityParseError};

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::Ecosystem;
+use crate::{Ecosystem, Layer};
 
 /// A line range inside the file a package or finding came from (1-based, inclusive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -33,6 +33,9 @@ pub struct Package {
     /// Where in the lockfile the package is declared, when the format has lines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<Location>,
+    /// For packages in images: the layer that installed them.
+    #[serde(default, skip_serializing_if = "Layer::is_empty")]
+    pub layer: Layer,
 }
 
 impl Package {
@@ -47,6 +50,7 @@ impl Package {
             src_version: None,
             licenses: Vec::new(),
             locations: Vec::new(),
+            layer: Layer::default(),
         }
     }
 

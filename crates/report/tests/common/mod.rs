@@ -33,6 +33,7 @@ pub fn vuln(v: Vuln) -> DetectedVulnerability {
         installed_version: v.installed.to_string(),
         fixed_version: v.fixed.to_string(),
         status: if v.fixed.is_empty() { Status::Affected } else { Status::Fixed },
+        layer: Default::default(),
         severity_source: v.cvss.first().map(|(s, _)| s.to_string()),
         primary_url: v.url.to_string(),
         data_source: Some(DataSource {
@@ -59,13 +60,7 @@ pub fn vuln(v: Vuln) -> DetectedVulnerability {
 }
 
 fn result(target: &str, kind: &str, vulnerabilities: Vec<DetectedVulnerability>) -> ScanResult {
-    ScanResult {
-        target: target.to_string(),
-        class: ResultClass::LangPkgs,
-        kind: kind.to_string(),
-        packages: Vec::new(),
-        vulnerabilities,
-    }
+    ScanResult { vulnerabilities, ..ScanResult::new(target, ResultClass::LangPkgs, kind) }
 }
 
 /// Two targets with findings (fixed and unfixed, every severity) and one clean target.
