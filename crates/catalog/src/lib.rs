@@ -7,12 +7,15 @@ mod cargo;
 mod composer;
 mod gomod;
 mod gradle;
+pub mod installed;
 mod maven;
 mod npm;
 mod nuget;
+pub mod os;
 mod pnpm;
 mod python;
 mod ruby;
+pub mod sbom;
 mod support;
 mod yarn;
 

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use rampart_types::Report;
 
+mod cyclonedx;
+mod spdx;
 mod filter;
 mod ignore;
 mod purl;

@@ -1,0 +1,1 @@
+//! Container images: sources, manifests, configs and layer streaming.

@@ -1,0 +1,1 @@
+//! Operating-system detection and OS package databases.

@@ -1,0 +1,1 @@
+//! Reading SBOMs (CycloneDX, SPDX) back into packages.

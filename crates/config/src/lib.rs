@@ -1,0 +1,80 @@
+//! Misconfiguration checks for infrastructure-as-code: Dockerfiles and
+//! Kubernetes manifests, each check with an id, severity, explanation, fix
+//! and the line of the offending instruction or field.
+
+mod dockerfile;
+mod kubernetes;
+
+use std::path::Path;
+
+use rampart_types::{Diagnostic, Misconfiguration, Severity};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read as its format at all; the scan goes on without it.
+    #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Malformed { path: String, line: Option<u32>, message: String },
+}
+
+/// A kind of configuration file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConfigKind {
+    Dockerfile,
+    /// YAML or JSON that may hold Kubernetes objects; files without
+    /// `apiVersion`/`kind` documents yield nothing.
+    Kubernetes,
+}
+
+impl ConfigKind {
+    /// The kind of a file, judged by its name only: `Dockerfile`,
+    /// `Dockerfile.*`, `*.dockerfile`, `Containerfile`; `*.yaml`, `*.yml`, `*.json`.
+    pub fn detect(path: &Path) -> Option<ConfigKind> {
+        todo!("{}", path.display())
+    }
+
+    /// The result type Trivy reports use (`dockerfile`, `kubernetes`).
+    pub fn trivy_type(self) -> &'static str {
+        match self {
+            ConfigKind::Dockerfile => "dockerfile",
+            ConfigKind::Kubernetes => "kubernetes",
+        }
+    }
+}
+
+/// A built-in check, for listings and SARIF rule metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckInfo {
+    pub id: &'static str,
+    pub kind: ConfigKind,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub description: &'static str,
+    pub resolution: &'static str,
+}
+
+/// What the checks found in one file.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// False when the file is not of the kind at all (a YAML file with no
+    /// Kubernetes objects): it is then left out of the report.
+    pub applicable: bool,
+    pub failures: Vec<Misconfiguration>,
+    /// Checks that ran and passed.
+    pub successes: u32,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Runs every check of `kind` on one file. `display` is the path shown to the user.
+pub fn scan(kind: ConfigKind, path: &Path, display: &str, content: &[u8]) -> Result<Outcome, ConfigError> {
+    match kind {
+        ConfigKind::Dockerfile => dockerfile::scan(path, display, content),
+        ConfigKind::Kubernetes => kubernetes::scan(display, content),
+    }
+}
+
+/// Every built-in check.
+pub fn checks() -> Vec<CheckInfo> {
+    let mut all = dockerfile::checks();
+    all.extend(kubernetes::checks());
+    all
+}

@@ -1,0 +1,1 @@
+//! CycloneDX 1.6 JSON output.
