@@ -29,7 +29,12 @@ impl ConfigKind {
     /// The kind of a file, judged by its name only: `Dockerfile`,
     /// `Dockerfile.*`, `*.dockerfile`, `Containerfile`; `*.yaml`, `*.yml`, `*.json`.
     pub fn detect(path: &Path) -> Option<ConfigKind> {
-        todo!("{}", path.display())
+        let name = path.file_name()?.to_string_lossy();
+        if dockerfile::is_dockerfile_name(&name) {
+            return Some(ConfigKind::Dockerfile);
+        }
+        let ext = Path::new(name.as_ref()).extension()?.to_string_lossy().to_ascii_lowercase();
+        matches!(ext.as_str(), "yaml" | "yml" | "json").then_some(ConfigKind::Kubernetes)
     }
 
     /// The result type Trivy reports use (`dockerfile`, `kubernetes`).

@@ -1,9 +1,239 @@
-use crate::{CheckInfo, ConfigError, Outcome};
+//! Checks on Kubernetes manifests: YAML (multi-document, `List`s, anchors,
+//! Helm output) or JSON, each finding at the line of the offending field.
+//!
+//! A file is applicable when at least one document has `apiVersion` and
+//! `kind`. Successes count (check, object) pairs: every object a check
+//! applies to and passes adds one, so a file with two clean Deployments
+//! counts every pod check twice.
+
+mod cluster;
+mod object;
+mod pss;
+mod workload;
+mod yaml;
+
+use rampart_types::{CauseMetadata, Diagnostic, Misconfiguration, Severity};
+
+use crate::{CheckInfo, ConfigError, ConfigKind, Outcome};
+use object::{Loc, Object, Pod};
+
+/// The Pod Security Standards level a check enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum PssLevel {
+    Baseline,
+    Restricted,
+}
+
+/// A built-in check: its text, the Pod Security Standards level it belongs
+/// to (if any; the admission webhook filters on it), and its test.
+pub(crate) struct Check {
+    pub(crate) id: &'static str,
+    pub(crate) severity: Severity,
+    pub(crate) level: Option<PssLevel>,
+    pub(crate) title: &'static str,
+    pub(crate) description: &'static str,
+    pub(crate) resolution: &'static str,
+    pub(crate) run: Run,
+}
+
+/// What a check looks at.
+pub(crate) enum Run {
+    /// Every pod spec: Pods and the pod templates of workloads.
+    Pod(fn(&Pod<'_>, &mut Sink<'_>)),
+    /// Pods of long-running workloads (not Job or CronJob).
+    ServingPod(fn(&Pod<'_>, &mut Sink<'_>)),
+    /// Objects of the listed kinds.
+    Kinds(&'static [&'static str], fn(&Object<'_>, &mut Sink<'_>)),
+}
+
+/// Every check, PSS baseline first, then restricted, then the rest.
+pub(crate) static CHECKS: &[&Check] = &[
+    &pss::HOST_PROCESS,
+    &pss::HOST_IPC,
+    &pss::HOST_NETWORK,
+    &pss::HOST_PID,
+    &pss::PRIVILEGED,
+    &pss::BASELINE_CAPABILITIES,
+    &pss::HOST_PATH,
+    &pss::HOST_PORTS,
+    &pss::APPARMOR,
+    &pss::SELINUX,
+    &pss::PROC_MOUNT,
+    &pss::SECCOMP_UNCONFINED,
+    &pss::SYSCTLS,
+    &pss::VOLUME_TYPES,
+    &pss::PRIVILEGE_ESCALATION,
+    &pss::RUN_AS_NON_ROOT,
+    &pss::RUN_AS_ROOT_USER,
+    &pss::SECCOMP_REQUIRED,
+    &pss::DROP_ALL,
+    &pss::RESTRICTED_CAPABILITIES,
+    &workload::CPU_LIMIT,
+    &workload::MEMORY_LIMIT,
+    &workload::CPU_REQUEST,
+    &workload::MEMORY_REQUEST,
+    &workload::LIVENESS_PROBE,
+    &workload::READINESS_PROBE,
+    &workload::IMAGE_TAG,
+    &workload::PULL_POLICY,
+    &workload::READ_ONLY_ROOT,
+    &workload::SERVICE_ACCOUNT_TOKEN,
+    &workload::DEFAULT_NAMESPACE,
+    &workload::ROOT_GROUP,
+    &workload::SECRET_IN_ENV,
+    &workload::SHARED_PROCESS_NAMESPACE,
+    &cluster::NODE_PORT,
+    &cluster::LOAD_BALANCER,
+    &cluster::WILDCARD_VERBS,
+    &cluster::WILDCARD_RESOURCES,
+    &cluster::WILDCARD_API_GROUPS,
+    &cluster::CLUSTER_SECRETS,
+    &cluster::NAMESPACE_SECRETS,
+    &cluster::POD_EXEC,
+    &cluster::IMPERSONATE,
+    &cluster::ESCALATE_BIND,
+    &cluster::CLUSTER_ADMIN_BINDING,
+];
+
+const PSS_URL: &str = "https://kubernetes.io/docs/concepts/security/pod-security-standards/";
+
+/// Collects the failures of one check on one object.
+pub(crate) struct Sink<'a> {
+    check: &'static Check,
+    resource: &'a str,
+    failures: &'a mut Vec<Misconfiguration>,
+}
+
+impl Sink<'_> {
+    pub(crate) fn fail(&mut self, loc: Loc, message: String) {
+        let check = self.check;
+        let primary_url = if check.id.starts_with("KSV") {
+            format!("https://avd.aquasec.com/misconfig/{}", check.id.to_ascii_lowercase())
+        } else {
+            String::new()
+        };
+        let references = match check.level {
+            Some(PssLevel::Baseline) => vec![format!("{PSS_URL}#baseline")],
+            Some(PssLevel::Restricted) => vec![format!("{PSS_URL}#restricted")],
+            None => Vec::new(),
+        };
+        self.failures.push(Misconfiguration {
+            kind: "Kubernetes Security Check".into(),
+            id: check.id.into(),
+            title: check.title.into(),
+            description: check.description.into(),
+            message,
+            resolution: check.resolution.into(),
+            severity: check.severity,
+            primary_url,
+            references,
+            status: "FAIL".into(),
+            cause_metadata: CauseMetadata {
+                resource: self.resource.to_string(),
+                provider: "Kubernetes".into(),
+                service: "general".into(),
+                start_line: loc.start,
+                end_line: loc.end,
+            },
+        });
+    }
+}
 
 pub(crate) fn scan(display: &str, content: &[u8]) -> Result<Outcome, ConfigError> {
-    todo!("{display} {}", content.len())
+    let malformed = |line: Option<u32>, message: String| ConfigError::Malformed {
+        path: display.to_string(),
+        line,
+        message,
+    };
+    let text = std::str::from_utf8(content).map_err(|e| malformed(None, format!("not UTF-8 text: {e}")))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let parsed = match yaml::parse(text) {
+        Ok(parsed) => parsed,
+        // An unrendered Helm or Go template is not YAML yet, and not a manifest.
+        Err(_) if text.contains("{{") => return Ok(Outcome::default()),
+        Err(e) => return Err(malformed(Some(e.line), e.message)),
+    };
+    let mut objects = Vec::new();
+    for doc in &parsed.documents {
+        object::collect(doc, &mut objects);
+    }
+    let is_manifest = parsed
+        .documents
+        .iter()
+        .any(|d| ["apiVersion", "kind"].iter().all(|k| d.get(k).is_some_and(|e| e.value.as_str().is_some())));
+    if !is_manifest {
+        return Ok(Outcome::default());
+    }
+    let mut outcome = Outcome { applicable: true, ..Outcome::default() };
+    outcome.warnings = parsed
+        .duplicates
+        .iter()
+        .map(|(line, key)| {
+            Diagnostic::new(display, format!("key `{key}` repeated in one mapping; the last one is used"))
+                .at_line(*line)
+        })
+        .collect();
+    for object in &objects {
+        let pod = Pod::of(object, &objects);
+        for &check in CHECKS {
+            let mut sink = Sink { check, resource: &object.resource, failures: &mut outcome.failures };
+            let before = sink.failures.len();
+            match (&check.run, &pod) {
+                (Run::Pod(run), Some(pod)) => run(pod, &mut sink),
+                (Run::ServingPod(run), Some(pod)) if !pod.runs_to_completion => run(pod, &mut sink),
+                (Run::Kinds(kinds, run), _) if kinds.contains(&object.kind) => run(object, &mut sink),
+                _ => continue,
+            }
+            if outcome.failures.len() == before {
+                outcome.successes += 1;
+            }
+        }
+    }
+    Ok(outcome)
 }
 
 pub(crate) fn checks() -> Vec<CheckInfo> {
-    todo!()
+    CHECKS
+        .iter()
+        .map(|c| CheckInfo {
+            id: c.id,
+            kind: ConfigKind::Kubernetes,
+            title: c.title,
+            severity: c.severity,
+            description: c.description,
+            resolution: c.resolution,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique() {
+        let mut ids: Vec<_> = CHECKS.iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), CHECKS.len());
+    }
+
+    #[test]
+    fn titles_name_the_pss_level() {
+        for check in CHECKS {
+            let marks = |word| check.title.contains(word);
+            match check.level {
+                Some(PssLevel::Baseline) => assert!(marks("(PSS baseline)"), "{}", check.id),
+                Some(PssLevel::Restricted) => assert!(marks("(PSS restricted)"), "{}", check.id),
+                None => assert!(!marks("(PSS"), "{}", check.id),
+            }
+        }
+    }
+
+    #[test]
+    fn pss_controls_are_all_present() {
+        let count = |level| CHECKS.iter().filter(|c| c.level == Some(level)).count();
+        assert_eq!(count(PssLevel::Baseline), 13);
+        assert_eq!(count(PssLevel::Restricted), 7);
+    }
 }
