@@ -293,7 +293,7 @@ fn go_minor(version: &str) -> Option<u32> {
 
 /// A Go release as semver: `1.21` → `1.21.0`, `1.21rc2` → `1.21.0-rc.2`,
 /// `1.23.6-custom` → `1.23.6` (a toolchain's build suffix).
-fn stdlib_version(raw: &str) -> Option<String> {
+pub(crate) fn stdlib_version(raw: &str) -> Option<String> {
     let raw = raw.split(['-', '+']).next()?;
     let split = raw.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(raw.len());
     let (release, pre) = raw.split_at(split);

@@ -1,1 +1,114 @@
-//! Language packages installed on a filesystem (as opposed to locked in a project).
+//! Language packages installed on a filesystem (as opposed to locked in a
+//! project): Python distributions' metadata, packages in `node_modules`,
+//! and the build information Go writes into its binaries.
+//!
+//! Paths are relative to the filesystem root, as in [`crate::os`]. Metadata
+//! files are claimed by path ([`claims`]); binaries cannot be, so
+//! [`claims_binary`] judges an executable by its mode and size and
+//! [`is_binary_head`] by its first bytes, before its content is read.
+//! Packages whose metadata file an OS package owns (`OsPackage::files`)
+//! are the OS package's: callers drop those to avoid reporting them twice.
+
+mod gobinary;
+mod node;
+mod python;
+
+use std::path::Path;
+
+use crate::os::normalize;
+use crate::{CatalogError, Input, Parsed};
+
+/// A kind of installed-package metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InstalledKind {
+    /// `*.dist-info/METADATA`, `*.egg-info/PKG-INFO`, a `*.egg-info` file,
+    /// or `EGG-INFO/PKG-INFO` inside an unzipped egg.
+    Python,
+    /// `node_modules/<name>/package.json`, `node_modules/@scope/<name>/package.json`.
+    Node,
+    /// An executable with Go build information.
+    GoBinary,
+}
+
+impl InstalledKind {
+    /// The package type Trivy reports use.
+    pub fn trivy_type(self) -> &'static str {
+        match self {
+            InstalledKind::Python => "python-pkg",
+            InstalledKind::Node => "node-pkg",
+            InstalledKind::GoBinary => "gobinary",
+        }
+    }
+}
+
+/// The kind of a metadata file, judged by its path. Binaries are never
+/// claimed here: see [`claims_binary`].
+pub fn kind(path: &str) -> Option<InstalledKind> {
+    let path = normalize(path);
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let dir_name = dir.rsplit('/').next().unwrap_or(dir);
+    let python = (name == "METADATA" && dir_name.ends_with(".dist-info"))
+        || (name == "PKG-INFO" && (dir_name.ends_with(".egg-info") || dir_name == "EGG-INFO"))
+        || name.ends_with(".egg-info");
+    if python {
+        return Some(InstalledKind::Python);
+    }
+    if name == "package.json" {
+        let mut up = dir.rsplit('/');
+        let package = up.next().unwrap_or_default();
+        let parent = up.next().unwrap_or_default();
+        let in_modules =
+            parent == "node_modules" || (parent.starts_with('@') && up.next() == Some("node_modules"));
+        if in_modules && !package.is_empty() && !package.starts_with(['.', '@']) {
+            return Some(InstalledKind::Node);
+        }
+    }
+    None
+}
+
+pub fn claims(path: &str) -> bool {
+    kind(path).is_some()
+}
+
+/// The smallest and largest executable worth reading for build
+/// information: a Go binary is at least about a megabyte, and reading one
+/// larger than this would take too long for a scan.
+const MIN_BINARY: u64 = 64 * 1024;
+const MAX_BINARY: u64 = 512 * 1024 * 1024;
+
+/// True for a regular file (`mode` as `st_mode`, or its permission bits)
+/// that someone may execute and whose size could be a Go program. Read its
+/// first bytes next and ask [`is_binary_head`]. The path says nothing
+/// here: Go programs live anywhere.
+pub fn claims_binary(mode: u32, size: u64) -> bool {
+    let file_type = mode & 0o170_000;
+    (file_type == 0 || file_type == 0o100_000)
+        && mode & 0o111 != 0
+        && (MIN_BINARY..=MAX_BINARY).contains(&size)
+}
+
+/// True when a file's first bytes are those of an executable format Go
+/// builds: ELF, Mach-O (32- and 64-bit, either byte order) or PE.
+pub fn is_binary_head(head: &[u8]) -> bool {
+    const MAGICS: &[&[u8]] = &[
+        b"\x7fELF",
+        b"\xfe\xed\xfa\xce",
+        b"\xce\xfa\xed\xfe",
+        b"\xfe\xed\xfa\xcf",
+        b"\xcf\xfa\xed\xfe",
+        b"MZ",
+    ];
+    MAGICS.iter().any(|m| head.starts_with(m))
+}
+
+/// Parses one file of `kind`. `display` names it in messages. A binary
+/// without Go build information gives no packages and no error, since
+/// binaries are claimed before anyone can tell.
+pub fn parse(kind: InstalledKind, display: &str, content: &[u8]) -> Result<Parsed, CatalogError> {
+    let input = Input { path: Path::new(display), display, content };
+    match kind {
+        InstalledKind::Python => python::parse(&input),
+        InstalledKind::Node => node::parse(&input),
+        InstalledKind::GoBinary => gobinary::parse(&input),
+    }
+}

@@ -1,0 +1,292 @@
+//! Installed language packages against the osv-scalibr fixtures in
+//! `../shared/data/lockfiles`, the Go binary of the app image in
+//! `../shared/data/images/app` (unpacked with the system `tar`), and
+//! hand-built binaries for the older Go build-info layout.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rampart_catalog::installed::{InstalledKind, claims, claims_binary, is_binary_head, kind, parse};
+use rampart_catalog::{CatalogError, Parsed};
+use rampart_types::Ecosystem;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+
+fn data(rel: &str) -> PathBuf {
+    let path = Path::new(DATA).join(rel);
+    assert!(
+        path.exists(),
+        "{} is missing: these tests require ../shared/data (the shared test data next to the workspace)",
+        path.display()
+    );
+    path
+}
+
+fn fixture(kind: InstalledKind, rel: &str) -> Result<Parsed, CatalogError> {
+    let path = data(&format!("lockfiles/extractor/filesystem/language/{rel}"));
+    parse(kind, &path.display().to_string(), &fs::read(&path).unwrap())
+}
+
+/// `(name, version, licenses)` of each package.
+fn summary(p: &Parsed) -> Vec<(&str, &str, Vec<&str>)> {
+    p.packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.licenses.iter().map(String::as_str).collect()))
+        .collect()
+}
+
+#[test]
+fn claims_metadata_by_path() {
+    let python = Some(InstalledKind::Python);
+    let node = Some(InstalledKind::Node);
+    for (path, want) in [
+        ("usr/lib/python3.12/site-packages/pip-24.0.dist-info/METADATA", python),
+        ("/usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO", python),
+        ("usr/lib/python3/dist-packages/python_apt-2.6.0.egg-info", python),
+        ("opt/venv/lib/python3.11/site-packages/foo-1.0-py3.11.egg/EGG-INFO/PKG-INFO", python),
+        ("./app/node_modules/express/package.json", node),
+        ("app/node_modules/@babel/core/package.json", node),
+        ("app/node_modules/a/node_modules/b/package.json", node),
+        ("app/package.json", None),
+        ("app/node_modules/express/lib/package.json", None),
+        ("app/node_modules/@babel/package.json", None),
+        ("app/node_modules/.bin/package.json", None),
+        ("usr/lib/python3/dist-packages/pip-24.0.dist-info/RECORD", None),
+        ("usr/lib/python3/METADATA", None),
+    ] {
+        assert_eq!(kind(path), want, "{path}");
+        assert_eq!(claims(path), want.is_some(), "{path}");
+    }
+}
+
+#[test]
+fn python_metadata_fixtures() {
+    let py = |name: &str| fixture(InstalledKind::Python, &format!("python/wheelegg/testdata/{name}"));
+    let ok = |name: &str| py(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(summary(&ok("distinfo_meta")), [("pip", "22.2.2", vec!["MIT"])]);
+    assert_eq!(summary(&ok("egginfo")), [("pycups", "2.0.1", vec!["GPLv2+"])]);
+    assert_eq!(
+        summary(&ok("egginfo_pkginfo")),
+        [("setuptools", "57.4.0", vec!["MIT License"])],
+        "License: UNKNOWN, so the classifier"
+    );
+    assert_eq!(summary(&ok("malformed_pkginfo")), [("passlib", "1.7.4", vec!["BSD"])]);
+    assert_eq!(summary(&ok("mixed_case")), [("httplib2", "1.0", vec![])], "field names in any case");
+    assert_eq!(summary(&ok("pkginfo")), [("httplib2", "0.20.4", vec!["MIT"])]);
+    assert_eq!(
+        summary(&ok("pyopenssl-26.0.0.dist-info")),
+        [("pyOpenSSL", "26.0.0", vec!["Apache License, Version 2.0"])]
+    );
+    assert_eq!(summary(&ok("repeated_pkginfo")), [("root", "1.0.0", vec![])], "the first Version counts");
+    assert_eq!(summary(&ok("special_chars")), [("backports.ssl_match_hostname", "3.5.0.1", vec![])]);
+    assert!(py("empty").is_err());
+
+    let p = ok("pkginfo");
+    assert_eq!(p.packages[0].ecosystem, Ecosystem::PyPI);
+    assert_eq!(p.packages[0].locations[0].start_line, 2, "the Name line");
+}
+
+#[test]
+fn python_license_choices() {
+    let meta = |text: &str| parse(InstalledKind::Python, "METADATA", text.as_bytes()).unwrap();
+    let p = meta("Name: a\nVersion: 1\nLicense-Expression: MIT OR Apache-2.0\nLicense: MIT\n");
+    assert_eq!(p.packages[0].licenses, ["MIT OR Apache-2.0"], "PEP 639 expression first");
+    let p = meta(
+        "Name: a\nVersion: 1\nLicense: Copyright (c) someone\n        Permission is hereby granted\n\
+         Classifier: License :: OSI Approved :: BSD License\n\nbody: text\n",
+    );
+    assert_eq!(p.packages[0].licenses, ["BSD License"], "a license text is not a name");
+    let p = meta("Name: a\nVersion: 1\n\nLicense: MIT\n");
+    assert!(p.packages[0].licenses.is_empty(), "the body is not headers");
+    let err = parse(InstalledKind::Python, "METADATA", b"Name: a\nSummary: x\n").unwrap_err();
+    assert!(err.to_string().contains("no Name and Version"), "{err}");
+}
+
+#[test]
+fn node_package_fixtures() {
+    let js = |name: &str| fixture(InstalledKind::Node, &format!("javascript/packagejson/testdata/{name}"));
+    let ok = |name: &str| js(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(summary(&ok("package.json")), [("testdata", "10.46.8", vec![])]);
+    assert_eq!(summary(&ok("undici-package.json")), [("undici", "5.28.3", vec!["MIT"])]);
+    assert_eq!(summary(&ok("deps/accepts/package.json")), [("accepts", "1.3.8", vec!["MIT"])]);
+    assert_eq!(summary(&ok("deps/with/deps/acorn/package.json")), [("acorn", "1.2.2", vec!["MIT"])]);
+    assert_eq!(summary(&ok("unity-package.json")), [("org.khronos.unitygltf", "2.13.0", vec![])]);
+    for stub in
+        ["deps/acorn/package.json", "deps/acorn-globals/package.json", "deps/window-size/package.json"]
+    {
+        let p = ok(stub);
+        assert!(p.packages.is_empty() && p.warnings.is_empty(), "{stub}: no name or no version");
+    }
+    assert!(js("invalid").is_err());
+    assert_eq!(ok("package.json").packages[0].ecosystem, Ecosystem::Npm);
+
+    let manifest = |text: &str| parse(InstalledKind::Node, "package.json", text.as_bytes()).unwrap();
+    let p = manifest(r#"{"name":"a","version":"1.0.0","licenses":[{"type":"MIT"},{"type":"Apache-2.0"}]}"#);
+    assert_eq!(p.packages[0].licenses, ["MIT", "Apache-2.0"], "the old list form");
+    let p = manifest(r#"{"name":"a","version":"1.0.0","license":{"type":"ISC","url":"x"}}"#);
+    assert_eq!(p.packages[0].licenses, ["ISC"], "the old object form");
+}
+
+/// The app image's layer 2, `/app/bin/fixture-app`.
+fn fixture_app() -> Vec<u8> {
+    let oci = data("images/app/oci");
+    let json = |rel: &str| -> serde_json::Value {
+        serde_json::from_slice(&fs::read(oci.join(rel)).unwrap()).unwrap()
+    };
+    let blob =
+        |d: &serde_json::Value| format!("blobs/sha256/{}", d.as_str().unwrap().trim_start_matches("sha256:"));
+    let manifest = json(&blob(&json("index.json")["manifests"][0]["digest"]));
+    let layer = oci.join(blob(&manifest["layers"][1]["digest"]));
+    let out = Command::new("tar").arg("-xzOf").arg(&layer).arg("app/bin/fixture-app").output().unwrap();
+    assert!(out.status.success(), "no app/bin/fixture-app in {}", layer.display());
+    out.stdout
+}
+
+#[test]
+fn go_build_info_of_the_app_image() {
+    let bin = fixture_app();
+    assert_eq!(bin.len(), 2_164_343);
+    assert!(claims_binary(0o100_755, bin.len() as u64));
+    assert!(is_binary_head(&bin[..4]));
+    let p = parse(InstalledKind::GoBinary, "app/bin/fixture-app", &bin).unwrap();
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    assert_eq!(
+        summary(&p),
+        [("golang.org/x/net", "v0.7.0", vec![]), ("stdlib", "1.19.8", vec![])],
+        "the main module is (devel): not a package"
+    );
+    assert!(p.packages.iter().all(|p| p.ecosystem == Ecosystem::Go));
+
+    // Cut anywhere, the binary gives its packages or nothing, never a panic.
+    for cut in (0..=16).map(|i| bin.len() * i / 16) {
+        let result = std::panic::catch_unwind(|| parse(InstalledKind::GoBinary, "cut", &bin[..cut]).is_ok());
+        assert_eq!(result.ok(), Some(true), "cut at {cut}");
+    }
+}
+
+#[test]
+fn binaries_without_go_build_info() {
+    let dummy = fixture(InstalledKind::GoBinary, "golang/gobinary/testdata/dummy").unwrap();
+    assert!(dummy.packages.is_empty() && dummy.warnings.is_empty());
+
+    // Every executable of a real Alpine root filesystem: claimed, read, no Go packages.
+    let tarball = data("images/rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz");
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("tar").arg("-xzf").arg(&tarball).arg("-C").arg(dir.path()).status().unwrap();
+    assert!(status.success());
+    let busybox = dir.path().join("bin/busybox");
+    let meta = fs::metadata(&busybox).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert!(claims_binary(meta.permissions().mode(), meta.len()));
+    let bytes = fs::read(&busybox).unwrap();
+    assert!(is_binary_head(&bytes));
+    let p = parse(InstalledKind::GoBinary, "bin/busybox", &bytes).unwrap();
+    assert!(p.packages.is_empty() && p.warnings.is_empty());
+
+    assert!(!claims_binary(0o100_644, 100_000), "not executable");
+    assert!(!claims_binary(0o120_777, 100_000), "a symlink");
+    assert!(!claims_binary(0o100_755, 100), "too small for a Go program");
+    assert!(claims_binary(0o755, 100_000), "permission bits alone");
+    assert!(!is_binary_head(b"#!/bin/sh\n"));
+}
+
+/// An ELF file whose one loadable segment maps the whole file at
+/// `0x400000`, holding a pre-1.18 build-info header: pointers to two Go
+/// string headers instead of inline strings.
+fn old_layout_elf(wide: bool, big: bool, version: &str, modinfo: &[u8]) -> Vec<u8> {
+    let base: u64 = 0x40_0000;
+    let ptr = if wide { 8 } else { 4 };
+    let put = |out: &mut Vec<u8>, at: usize, value: u64, len: usize| {
+        let bytes =
+            if big { value.to_be_bytes()[8 - len..].to_vec() } else { value.to_le_bytes()[..len].to_vec() };
+        out[at..at + len].copy_from_slice(&bytes);
+    };
+    let header_at = 256;
+    let strings_at = header_at + 32;
+    let version_at = strings_at + 2 * 2 * ptr;
+    let modinfo_at = version_at + version.len();
+    let total = modinfo_at + modinfo.len();
+    let mut f = vec![0u8; total];
+    f[..4].copy_from_slice(b"\x7fELF");
+    f[4] = if wide { 2 } else { 1 };
+    f[5] = if big { 2 } else { 1 };
+    let ph = 64;
+    if wide {
+        put(&mut f, 0x20, ph as u64, 8);
+        put(&mut f, 0x36, 56, 2);
+        put(&mut f, 0x38, 1, 2);
+        put(&mut f, ph, 1, 4);
+        put(&mut f, ph + 8, 0, 8);
+        put(&mut f, ph + 16, base, 8);
+        put(&mut f, ph + 32, total as u64, 8);
+    } else {
+        put(&mut f, 0x1c, ph as u64, 4);
+        put(&mut f, 0x2a, 32, 2);
+        put(&mut f, 0x2c, 1, 2);
+        put(&mut f, ph, 1, 4);
+        put(&mut f, ph + 4, 0, 4);
+        put(&mut f, ph + 8, base, 4);
+        put(&mut f, ph + 16, total as u64, 4);
+    }
+    f[header_at..header_at + 14].copy_from_slice(b"\xff Go buildinf:");
+    f[header_at + 14] = ptr as u8;
+    f[header_at + 15] = u8::from(big);
+    put(&mut f, header_at + 16, base + strings_at as u64, ptr);
+    put(&mut f, header_at + 16 + ptr, base + (strings_at + 2 * ptr) as u64, ptr);
+    put(&mut f, strings_at, base + version_at as u64, ptr);
+    put(&mut f, strings_at + ptr, version.len() as u64, ptr);
+    put(&mut f, strings_at + 2 * ptr, base + modinfo_at as u64, ptr);
+    put(&mut f, strings_at + 3 * ptr, modinfo.len() as u64, ptr);
+    f[version_at..modinfo_at].copy_from_slice(version.as_bytes());
+    f[modinfo_at..].copy_from_slice(modinfo);
+    f
+}
+
+#[test]
+fn go_build_info_before_go_1_18() {
+    let mut modinfo = b"0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6".to_vec();
+    modinfo.extend_from_slice(
+        b"path\texample.com/tool\nmod\texample.com/tool\tv1.4.0\th1:abc=\n\
+          dep\tgithub.com/pkg/errors\tv0.9.1\th1:def=\n\
+          dep\tgolang.org/x/text\tv0.3.0\t\n=>\tgolang.org/x/text\tv0.3.8\th1:ghi=\n",
+    );
+    modinfo.extend_from_slice(b"\xf92C1\x86\x18 r\x00\x82B\x10A\x16\xd8\xf2");
+    for (wide, big) in [(true, false), (false, true), (true, true), (false, false)] {
+        let bin = old_layout_elf(wide, big, "go1.16.15", &modinfo);
+        let p = parse(InstalledKind::GoBinary, "tool", &bin).unwrap();
+        assert_eq!(
+            summary(&p),
+            [
+                ("example.com/tool", "v1.4.0", vec![]),
+                ("github.com/pkg/errors", "v0.9.1", vec![]),
+                ("golang.org/x/text", "v0.3.8", vec![]),
+                ("stdlib", "1.16.15", vec![]),
+            ],
+            "wide {wide}, big-endian {big}: the replacement wins"
+        );
+        let mut broken = bin.clone();
+        let pointer_at = 256 + 16;
+        broken[pointer_at..pointer_at + 4].fill(0xee);
+        let p = parse(InstalledKind::GoBinary, "tool", &broken).unwrap();
+        assert!(p.packages.is_empty(), "a pointer outside every segment: no build info");
+
+        let mut far = bin.clone();
+        far[if wide { 0x20..0x28 } else { 0x1c..0x20 }].fill(0xff);
+        assert!(
+            parse(InstalledKind::GoBinary, "tool", &far).unwrap().packages.is_empty(),
+            "headers past the end"
+        );
+
+        // Any header or pointer byte at its extreme: no panic, no overflow.
+        for at in 0..bin.len().min(360) {
+            for value in [0x00, 0x7f, 0xff] {
+                let mut bytes = bin.clone();
+                bytes[at] = value;
+                let result =
+                    std::panic::catch_unwind(|| parse(InstalledKind::GoBinary, "tool", &bytes).is_ok());
+                assert_eq!(result.ok(), Some(true), "byte {at} set to {value:#x}");
+            }
+        }
+    }
+}
