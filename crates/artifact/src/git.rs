@@ -357,7 +357,7 @@ fn local(git: &Git, path: &Path, wanted: &Wanted<'_>) -> Result<CheckedOutRepo, 
 }
 
 /// The full commit id `rev` names, if it names one.
-fn resolve(git: &Git, at: At<'_>, rev: &str) -> Result<Option<String>, ArtifactError> {
+pub(crate) fn resolve(git: &Git, at: At<'_>, rev: &str) -> Result<Option<String>, ArtifactError> {
     let rev = format!("{rev}^{{commit}}");
     Ok(git.text(at, ["rev-parse", "--verify", "--quiet", "--end-of-options", &rev])?.ok())
 }
@@ -592,7 +592,7 @@ fn write_link(path: &Path, target: &[u8]) -> io::Result<()> {
 
 /// Where a git command runs.
 #[derive(Clone, Copy)]
-enum At<'a> {
+pub(crate) enum At<'a> {
     Anywhere,
     /// `-C`: git finds the repository from there, as a user's git would.
     Dir(&'a Path),
@@ -626,7 +626,7 @@ const REPO_ENV: &[&str] = &[
 ];
 
 #[derive(Clone)]
-struct Git {
+pub(crate) struct Git {
     program: OsString,
     offline: bool,
     /// Run ssh with `BatchMode=yes` so it fails instead of prompting.
@@ -634,7 +634,12 @@ struct Git {
 }
 
 impl Git {
-    fn command(&self, at: At<'_>) -> Command {
+    /// For reading a local repository: nothing it runs may reach the network.
+    pub(crate) fn local_only() -> Git {
+        Git { program: OsString::from("git"), offline: true, batch_ssh: false }
+    }
+
+    pub(crate) fn command(&self, at: At<'_>) -> Command {
         let mut cmd = Command::new(&self.program);
         for var in REPO_ENV {
             cmd.env_remove(var);
@@ -669,7 +674,7 @@ impl Git {
         cmd
     }
 
-    fn spawn(&self, cmd: &mut Command) -> Result<std::process::Child, ArtifactError> {
+    pub(crate) fn spawn(&self, cmd: &mut Command) -> Result<std::process::Child, ArtifactError> {
         cmd.spawn().map_err(|source| match source.kind() {
             io::ErrorKind::NotFound => ArtifactError::GitMissing,
             _ => ArtifactError::Io { path: PathBuf::from(&self.program), source },
@@ -697,7 +702,7 @@ impl Git {
     }
 
     /// [`Git::run`] for one-line answers.
-    fn text<I, S>(&self, at: At<'_>, args: I) -> Result<Result<String, String>, ArtifactError>
+    pub(crate) fn text<I, S>(&self, at: At<'_>, args: I) -> Result<Result<String, String>, ArtifactError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,

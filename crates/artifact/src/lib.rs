@@ -1,6 +1,7 @@
 //! Acquiring scan inputs: walking a directory tree in parallel and checking
 //! out git repositories.
 
+pub mod history;
 pub mod image;
 use std::io;
 use std::path::{Path, PathBuf};
