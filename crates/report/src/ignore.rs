@@ -6,15 +6,15 @@
 use std::path::Path;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use rampart_types::DetectedVulnerability;
+use rampart_types::{DetectedVulnerability, Misconfiguration, SecretFinding};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-use crate::ReportError;
 use crate::purl::Purl;
+use crate::{FindingKind, ReportError};
 
 /// The rules of one ignore file.
 #[derive(Clone, Debug, Default)]
@@ -24,6 +24,9 @@ pub struct IgnoreRules {
 
 #[derive(Clone, Debug)]
 pub(crate) struct IgnoreRule {
+    /// The kind of finding a YAML section holds; `None` for a plain-file id,
+    /// which names a vulnerability, a check or a secret rule alike.
+    kind: Option<FindingKind>,
     /// `None` only in YAML entries that select by paths or purls alone.
     id: Option<String>,
     /// Globs over the result target; `None` matches every target.
@@ -74,6 +77,7 @@ impl IgnoreRules {
                 expires = Some(date);
             }
             rules.push(IgnoreRule {
+                kind: None,
                 id: Some(id.to_string()),
                 paths: None,
                 purls: Vec::new(),
@@ -84,22 +88,28 @@ impl IgnoreRules {
         Ok(IgnoreRules { rules })
     }
 
-    /// Parses the `.trivyignore.yaml` format. Only `vulnerabilities` applies
-    /// to rampart; `misconfigurations`, `secrets` and `licenses` sections are
-    /// accepted so shared files keep working. `origin` names the file in errors.
+    /// Parses the `.trivyignore.yaml` format. The `vulnerabilities`,
+    /// `misconfigurations` and `secrets` sections each apply to their kind of
+    /// finding; `licenses` is accepted so shared files keep working.
+    /// `origin` names the file in errors.
     pub fn from_yaml(text: &str, origin: &Path) -> Result<IgnoreRules, ReportError> {
         let file: YamlFile = serde_saphyr::from_str(text).map_err(|e| yaml_error(origin, &e))?;
-        let entries = file.vulnerabilities.unwrap_or_default();
-        let rules = entries
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| e.into_rule(origin, i + 1))
-            .collect::<Result<_, _>>()?;
+        let sections = [
+            (FindingKind::Vulnerability, file.vulnerabilities),
+            (FindingKind::Misconfiguration, file.misconfigurations),
+            (FindingKind::Secret, file.secrets),
+        ];
+        let mut rules = Vec::new();
+        for (kind, entries) in sections {
+            for (i, entry) in entries.unwrap_or_default().into_iter().enumerate() {
+                rules.push(entry.into_rule(origin, kind, i + 1)?);
+            }
+        }
         Ok(IgnoreRules { rules })
     }
 
     /// The first rule still in force on `today` that covers `vuln` in `target`.
-    pub(crate) fn matching(
+    pub(crate) fn for_vulnerability(
         &self,
         target: &str,
         vuln: &DetectedVulnerability,
@@ -108,16 +118,49 @@ impl IgnoreRules {
         if self.rules.is_empty() {
             return None;
         }
-        let target = target.trim_start_matches("./");
         let pkg = Purl::parse(&vuln.pkg_identifier.purl);
+        self.find(FindingKind::Vulnerability, target, today, |id| names(vuln, id), pkg.as_ref())
+    }
+
+    /// The first rule still in force on `today` that covers the failed check in `target`.
+    pub(crate) fn for_misconfiguration(
+        &self,
+        target: &str,
+        misconf: &Misconfiguration,
+        today: Date,
+    ) -> Option<&IgnoreRule> {
+        self.find(FindingKind::Misconfiguration, target, today, |id| same_check(&misconf.id, id), None)
+    }
+
+    /// The first rule still in force on `today` that covers the secret in `target`.
+    pub(crate) fn for_secret(
+        &self,
+        target: &str,
+        secret: &SecretFinding,
+        today: Date,
+    ) -> Option<&IgnoreRule> {
+        self.find(FindingKind::Secret, target, today, |id| secret.rule_id.eq_ignore_ascii_case(id), None)
+    }
+
+    /// `names` says whether a rule id names the finding; `pkg` is the
+    /// finding's package, for rules that list purls.
+    fn find(
+        &self,
+        kind: FindingKind,
+        target: &str,
+        today: Date,
+        names: impl Fn(&str) -> bool,
+        pkg: Option<&Purl>,
+    ) -> Option<&IgnoreRule> {
+        let target = target.trim_start_matches("./");
         self.rules.iter().find(|rule| {
-            rule.expires.is_none_or(|d| today < d)
-                && rule.id.as_deref().is_none_or(|id| names(vuln, id))
+            rule.kind.is_none_or(|k| k == kind)
+                && rule.expires.is_none_or(|d| today < d)
+                && rule.id.as_deref().is_none_or(&names)
                 && rule.paths.as_ref().is_none_or(|set| set.is_match(target))
                 // A finding without a usable purl cannot be shown to be the
                 // package a rule names, so a purl rule leaves it reported.
-                && (rule.purls.is_empty()
-                    || pkg.as_ref().is_some_and(|pkg| rule.purls.iter().any(|p| p.matches(pkg))))
+                && (rule.purls.is_empty() || pkg.is_some_and(|pkg| rule.purls.iter().any(|p| p.matches(pkg))))
         })
     }
 }
@@ -127,6 +170,32 @@ impl IgnoreRules {
 fn names(vuln: &DetectedVulnerability, id: &str) -> bool {
     vuln.vulnerability_id.eq_ignore_ascii_case(id)
         || vuln.vendor_ids.iter().any(|v| v.eq_ignore_ascii_case(id))
+}
+
+/// True when `a` and `b` name the same check. Trivy users write a check
+/// both by its short id (`DS002`, `KSV001`) and by its AVD id
+/// (`AVD-DS-0002`, `AVD-KSV-0001`); both come down to a prefix and a number.
+fn same_check(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || check_key(a).is_some_and(|key| check_key(b) == Some(key))
+}
+
+/// `AVD-DS-0002`, `DS-002` and `DS002` all give `("DS", 2)`; ids of other
+/// shapes (`RPT-DS-009`) give `None` and only match themselves.
+fn check_key(id: &str) -> Option<(String, u32)> {
+    let id = id.trim();
+    let rest = match id.get(..4) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("AVD-") => &id[4..],
+        _ => id,
+    };
+    let (letters, number) = rest.split_at(rest.find(|c: char| c.is_ascii_digit())?);
+    let letters = letters.strip_suffix('-').unwrap_or(letters);
+    if letters.is_empty()
+        || !letters.chars().all(|c| c.is_ascii_alphabetic())
+        || !number.chars().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    Some((letters.to_ascii_uppercase(), number.parse().ok()?))
 }
 
 fn parse_date(s: &str) -> Option<Date> {
@@ -154,10 +223,10 @@ fn yaml_error(origin: &Path, err: &serde_saphyr::Error) -> ReportError {
 struct YamlFile {
     #[serde(default)]
     vulnerabilities: Option<Vec<YamlEntry>>,
-    #[serde(default, rename = "misconfigurations")]
-    _misconfigurations: Option<IgnoredAny>,
-    #[serde(default, rename = "secrets")]
-    _secrets: Option<IgnoredAny>,
+    #[serde(default)]
+    misconfigurations: Option<Vec<YamlEntry>>,
+    #[serde(default)]
+    secrets: Option<Vec<YamlEntry>>,
     #[serde(default, rename = "licenses")]
     _licenses: Option<IgnoredAny>,
 }
@@ -178,27 +247,39 @@ struct YamlEntry {
 }
 
 impl YamlEntry {
-    /// `number` is the entry's 1-based position, for errors without a location.
-    fn into_rule(self, origin: &Path, number: usize) -> Result<IgnoreRule, ReportError> {
+    /// `kind` is the section the entry is in; `number` is the entry's 1-based
+    /// position there, for errors without a location.
+    fn into_rule(self, origin: &Path, kind: FindingKind, number: usize) -> Result<IgnoreRule, ReportError> {
         let invalid = |at: &serde_saphyr::Location, message: String| ReportError::IgnoreFile {
             path: origin.to_path_buf(),
             line: at.line(),
             column: at.column(),
             message,
         };
+        let section = kind.section();
         let paths = self.paths.unwrap_or_default();
         let purls = self.purls.unwrap_or_default();
+        // Only vulnerabilities belong to a package; dropping the purls would
+        // silently widen the rule to every file.
+        if let Some(p) = purls.first().filter(|_| kind != FindingKind::Vulnerability) {
+            return Err(invalid(
+                &p.referenced,
+                format!("`purls` only apply to vulnerabilities, not to {section} entry {number}"),
+            ));
+        }
         let id = self.id.filter(|id| !id.value.trim().is_empty());
         if id.is_none() && paths.is_empty() && purls.is_empty() {
             let at = self.expired_at.as_ref().or(self.statement.as_ref()).map(|e| e.referenced);
+            let selectors = if kind == FindingKind::Vulnerability {
+                "an `id`, `paths` or `purls`"
+            } else {
+                "an `id` or `paths`"
+            };
             return Err(ReportError::IgnoreFile {
                 path: origin.to_path_buf(),
                 line: at.map_or(0, |l| l.line()),
                 column: at.map_or(0, |l| l.column()),
-                message: format!(
-                    "vulnerabilities entry {number} needs an `id`, `paths` or `purls`, \
-                     or it would ignore everything"
-                ),
+                message: format!("{section} entry {number} needs {selectors}, or it would ignore everything"),
             });
         }
 
@@ -241,6 +322,7 @@ impl YamlEntry {
         };
 
         Ok(IgnoreRule {
+            kind: Some(kind),
             id: id.map(|id| id.value.trim().to_string()),
             paths: globs,
             purls,
@@ -258,4 +340,24 @@ fn parse_expiry(s: &str) -> Option<Date> {
             .ok()
             .map(|t| t.to_offset(time::UtcOffset::UTC).date())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn avd_ids_name_the_same_check_as_short_ids() {
+        assert!(same_check("DS002", "AVD-DS-0002"));
+        assert!(same_check("KSV001", "avd-ksv-0001"));
+        assert!(same_check("KSV0109", "AVD-KSV-0109"));
+        assert!(same_check("ds002", "DS002"));
+        assert!(!same_check("DS002", "AVD-DS-0021"));
+        assert!(!same_check("DS002", "AVD-KSV-0002"));
+        assert!(!same_check("KSV001", "KSV0010"));
+        // Ids of other shapes only match themselves.
+        assert!(same_check("RPT-DS-009", "rpt-ds-009"));
+        assert!(!same_check("RPT-DS-009", "AVD-DS-0009"));
+        assert!(!same_check("CVE-2021-0002", "DS002"));
+    }
 }

@@ -63,6 +63,9 @@ fn json_reads_back_as_the_same_report() {
 fn table_matches_golden() {
     let table = render(&common::report(), Format::Table, &options());
     assert!(!table.contains('\x1b'), "no color unless asked");
+    // The masked match is the only trace of a secret, shown once.
+    assert_eq!(table.matches(common::AWS_MATCH).count(), 1);
+    assert_eq!(table.matches(common::SLACK_MATCH).count(), 1);
     check("report.txt", &table);
 }
 
@@ -71,6 +74,8 @@ fn colored_table_matches_golden() {
     let table = render(&common::report(), Format::Table, &WriteOptions { color: true, ..options() });
     assert!(table.contains("\x1b[31mCRITICAL\x1b[0m"));
     assert!(table.contains("\x1b[91mHIGH\x1b[0m"));
+    assert!(table.contains("DS002 (\x1b[91mHIGH\x1b[0m): Image user"));
+    assert!(table.contains("\x1b[31mCRITICAL\x1b[0m: AWS (aws-access-key-id)"));
     check("report.color.txt", &table);
 }
 

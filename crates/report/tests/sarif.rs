@@ -115,7 +115,8 @@ fn output_satisfies_github_requirements() {
     let options = WriteOptions { artifact_root: Some("/srv/app".into()), ..WriteOptions::default() };
     let doc = sarif(&common::report(), &options);
     assert_eq!(problems(&doc), Vec::<String>::new());
-    assert_eq!(doc["runs"][0]["results"].as_array().map(Vec::len), Some(6));
+    // Six vulnerabilities, two failed checks, two secrets.
+    assert_eq!(doc["runs"][0]["results"].as_array().map(Vec::len), Some(10));
     assert_eq!(doc["runs"][0]["originalUriBaseIds"]["ROOTPATH"]["uri"], "file:///srv/app/");
     assert_eq!(doc["runs"][0]["tool"]["driver"]["version"], env!("CARGO_PKG_VERSION"));
 }
@@ -185,6 +186,87 @@ fn levels_follow_severity() {
     }
 }
 
+/// The rule and the results for `id`.
+fn rule_and_results(doc: &Value, id: &str) -> (Value, Vec<Value>) {
+    let run = &doc["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let rule = rules.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("no rule {id}")).clone();
+    let results = run["results"].as_array().unwrap().iter().filter(|r| r["ruleId"] == id).cloned().collect();
+    (rule, results)
+}
+
+/// `(uri, startLine, endLine)` of each location of `result`.
+fn places(result: &Value) -> Vec<(String, u64, u64)> {
+    result["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let phys = &l["physicalLocation"];
+            let uri = phys["artifactLocation"]["uri"].as_str().unwrap().to_string();
+            (uri, phys["region"]["startLine"].as_u64().unwrap(), phys["region"]["endLine"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn failed_checks_are_results_of_their_check_rule() {
+    let doc = sarif(&common::report(), &WriteOptions::default());
+    let (rule, results) = rule_and_results(&doc, "DS002");
+    assert_eq!(rule["name"], "ImageUserShouldNotBeRoot");
+    assert_eq!(rule["shortDescription"]["text"], "Image user should not be 'root'");
+    assert_eq!(rule["defaultConfiguration"]["level"], "error");
+    assert_eq!(rule["properties"]["security-severity"], "8.0");
+    assert_eq!(rule["helpUri"], "https://avd.aquasec.com/misconfig/ds002");
+    let help = rule["help"]["text"].as_str().unwrap();
+    assert!(help.contains("the description of DS002"), "{help}");
+    assert!(help.contains("Resolution: Create an unprivileged user"), "{help}");
+    assert!(rule["properties"]["tags"].as_array().unwrap().iter().any(|t| t == "misconfiguration"));
+
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["level"], "error");
+    assert_eq!(places(&results[0]), [("build/Dockerfile".to_string(), 1, 14)]);
+    let message = results[0]["message"]["text"].as_str().unwrap();
+    assert!(message.contains("no USER instruction"), "{message}");
+    let (rule, _) = rule_and_results(&doc, "DS001");
+    assert_eq!(rule["defaultConfiguration"]["level"], "warning");
+    assert_eq!(rule["properties"]["security-severity"], "5.5");
+}
+
+#[test]
+fn secrets_are_results_of_their_rule_and_never_quote_the_match() {
+    let report = common::report();
+    let mut out = Vec::new();
+    write(&report, Format::Sarif, &WriteOptions::default(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+
+    let (rule, results) = rule_and_results(&doc, "aws-access-key-id");
+    assert_eq!(rule["defaultConfiguration"]["level"], "error");
+    assert_eq!(rule["properties"]["security-severity"], "9.5");
+    assert!(rule["properties"]["tags"].as_array().unwrap().iter().any(|t| t == "secret"));
+    for field in [&rule["help"]["text"], &rule["help"]["markdown"], &rule["fullDescription"]["text"]] {
+        let text = field.as_str().unwrap();
+        assert!(text.contains("AWS Access Key ID was found; rotate it and remove it from history"), "{text}");
+    }
+    assert_eq!(results.len(), 1);
+    assert_eq!(places(&results[0]), [("web/.env".to_string(), 3, 3)]);
+    let message = results[0]["message"]["text"].as_str().unwrap();
+    assert!(message.contains("Added in layer sha256:beee9f30bc1f by COPY . /app"), "{message}");
+
+    let (_, results) = rule_and_results(&doc, "slack-web-hook");
+    assert_eq!(results[0]["level"], "warning");
+    let message = results[0]["message"]["text"].as_str().unwrap();
+    assert!(message.contains("Commit 9f1c2d3e4b5a69788796a5b4c3d2e1f0a9b8c7d6 by Dana"), "{message}");
+
+    // Even masked, the matched lines stay out of a log GitHub stores.
+    for matched in [common::AWS_MATCH, common::SLACK_MATCH] {
+        let (before_mask, _) = matched.split_once('*').unwrap();
+        assert!(!text.contains(before_mask), "{before_mask} in:\n{text}");
+    }
+    assert!(!text.contains("**********"), "{text}");
+}
+
 #[test]
 fn without_a_root_there_is_no_base_uri_and_empty_reports_are_valid() {
     let mut report = common::report();
@@ -214,6 +296,13 @@ fn odd_targets_still_get_relative_uris() {
         cvss: &[],
         lines: &[(9, 3)],
     }));
+    // Checks and secrets without a known line, in files without a name.
+    report.results[3].target = "./".to_string();
+    report.results[3].misconfigurations[0].cause_metadata.start_line = 0;
+    report.results[3].misconfigurations[1].cause_metadata.end_line = 0;
+    report.results[4].target = String::new();
+    report.results[4].secrets[0].start_line = 0;
+    report.results[4].secrets[0].end_line = 0;
     let doc = sarif(&report, &WriteOptions::default());
     assert_eq!(problems(&doc), Vec::<String>::new());
 }

@@ -18,6 +18,10 @@ pub enum ArtifactType {
     Filesystem,
     Repository,
     ContainerImage,
+    /// A CycloneDX SBOM that was scanned.
+    Cyclonedx,
+    /// An SPDX SBOM that was scanned.
+    Spdx,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use rampart_types::{
-    ArtifactType, Cvss, DataSource, DetectedVulnerability, Ecosystem, Location, Metadata, PkgIdentifier,
-    Report, ResultClass, SCHEMA_VERSION, ScanResult, Severity, Status, purl,
+    ArtifactType, CauseMetadata, CommitInfo, Cvss, DataSource, DetectedVulnerability, Ecosystem, Layer,
+    Location, Metadata, MisconfSummary, Misconfiguration, PkgIdentifier, Report, ResultClass, SCHEMA_VERSION,
+    ScanResult, SecretFinding, Severity, Status, purl,
 };
 
 pub struct Vuln {
@@ -63,7 +64,110 @@ fn result(target: &str, kind: &str, vulnerabilities: Vec<DetectedVulnerability>)
     ScanResult { vulnerabilities, ..ScanResult::new(target, ResultClass::LangPkgs, kind) }
 }
 
-/// Two targets with findings (fixed and unfixed, every severity) and one clean target.
+/// A failed Dockerfile check (Trivy's `DS…` ids and advisory links).
+fn dockerfile_check(
+    id: &str,
+    title: &str,
+    severity: Severity,
+    message: &str,
+    resolution: &str,
+    lines: (u32, u32),
+) -> Misconfiguration {
+    let url = format!("https://avd.aquasec.com/misconfig/{}", id.to_ascii_lowercase());
+    Misconfiguration {
+        kind: "Dockerfile Security Check".to_string(),
+        id: id.to_string(),
+        title: title.to_string(),
+        description: format!("{title}: the description of {id}."),
+        message: message.to_string(),
+        resolution: resolution.to_string(),
+        severity,
+        references: vec![url.clone()],
+        primary_url: url,
+        status: "FAIL".to_string(),
+        cause_metadata: CauseMetadata {
+            resource: String::new(),
+            provider: "Dockerfile".to_string(),
+            service: "general".to_string(),
+            start_line: lines.0,
+            end_line: lines.1,
+        },
+    }
+}
+
+/// The masked matches of the secrets in [`report`]; the writers show these and nothing more.
+pub const AWS_MATCH: &str = "AWS_ACCESS_KEY_ID=********************";
+pub const SLACK_MATCH: &str = "SLACK_WEBHOOK=https://hooks.slack.com/services/************************";
+
+/// Two failed checks in a Dockerfile that passed 21 others.
+fn dockerfile() -> ScanResult {
+    ScanResult {
+        misconf_summary: Some(MisconfSummary { successes: 21, failures: 2 }),
+        misconfigurations: vec![
+            dockerfile_check(
+                "DS001",
+                "':latest' tag used",
+                Severity::Medium,
+                "FROM node:latest: the tag changes with every release",
+                "Name an explicit version tag in FROM, such as `node:20.15`.",
+                (1, 1),
+            ),
+            dockerfile_check(
+                "DS002",
+                "Image user should not be 'root'",
+                Severity::High,
+                "The final stage has no USER instruction, so the container runs as root",
+                "Create an unprivileged user and end the final stage with `USER <name or uid>`.",
+                (1, 14),
+            ),
+        ],
+        ..ScanResult::new("build/Dockerfile", ResultClass::Config, "dockerfile")
+    }
+}
+
+/// Two secrets in one file: one an image layer added, one a commit added.
+fn secrets() -> ScanResult {
+    ScanResult {
+        secrets: vec![
+            SecretFinding {
+                rule_id: "slack-web-hook".to_string(),
+                category: "Slack".to_string(),
+                severity: Severity::Medium,
+                title: "Slack Webhook".to_string(),
+                start_line: 7,
+                end_line: 7,
+                matched: SLACK_MATCH.to_string(),
+                layer: Layer::default(),
+                commit: Some(CommitInfo {
+                    commit: "9f1c2d3e4b5a69788796a5b4c3d2e1f0a9b8c7d6".to_string(),
+                    author: "Dana Developer <dana@example.com>".to_string(),
+                    date: "2024-05-20T09:30:00Z".to_string(),
+                }),
+            },
+            SecretFinding {
+                rule_id: "aws-access-key-id".to_string(),
+                category: "AWS".to_string(),
+                severity: Severity::Critical,
+                title: "AWS Access Key ID".to_string(),
+                start_line: 3,
+                end_line: 3,
+                matched: AWS_MATCH.to_string(),
+                layer: Layer {
+                    digest: String::new(),
+                    diff_id: "sha256:beee9f30bc1f711043e78d4a2be0668955d4b761d587d6f60c2c8dc081efb203"
+                        .to_string(),
+                    created_by: "COPY . /app".to_string(),
+                },
+                commit: None,
+            },
+        ],
+        ..ScanResult::new("web/.env", ResultClass::Secret, "")
+    }
+}
+
+/// Two package targets with findings (fixed and unfixed, every severity),
+/// one clean package target, a Dockerfile with two failed checks and a file
+/// with two secrets.
 pub fn report() -> Report {
     let npm = vec![
         vuln(Vuln {
@@ -163,6 +267,8 @@ pub fn report() -> Report {
             result("web/package-lock.json", "npm", npm),
             result("services/api/poetry.lock", "poetry", poetry),
             result("tools/go.mod", "gomod", Vec::new()),
+            dockerfile(),
+            secrets(),
         ],
     }
 }
