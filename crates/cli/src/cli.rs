@@ -44,11 +44,19 @@ pub struct GlobalOptions {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan a directory (or one lockfile) for vulnerable dependencies
+    /// Scan a directory (or one file) for vulnerable dependencies and misconfigurations
     #[command(visible_alias = "filesystem")]
     Fs(FsArgs),
     /// Scan a git repository, remote or local, at a branch, tag or commit
     Repo(RepoArgs),
+    /// Check Dockerfiles and Kubernetes manifests for misconfigurations
+    Config(ConfigArgs),
+    /// Scan a container image: from a registry, the Docker Engine, or an archive/layout with --input
+    Image(ImageArgs),
+    /// Scan an unpacked root filesystem: OS packages, installed language packages, lockfiles
+    Rootfs(RootfsArgs),
+    /// Scan the packages of an SBOM (CycloneDX or SPDX JSON; rampart's, Trivy's, Syft's)
+    Sbom(SbomArgs),
     /// Manage the vulnerability database
     Db(DbArgs),
     /// Compare two versions the way an ecosystem does: prints <, = or >
@@ -60,7 +68,11 @@ pub struct FsArgs {
     /// Directory or file to scan
     pub target: PathBuf,
     #[command(flatten)]
-    pub scan: ScanOptions,
+    pub report: ReportOptions,
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    #[command(flatten)]
+    pub vuln: VulnOptions,
 }
 
 #[derive(Debug, Args)]
@@ -77,12 +89,91 @@ pub struct RepoArgs {
     #[arg(long, env = "RAMPART_COMMIT")]
     pub commit: Option<String>,
     #[command(flatten)]
-    pub scan: ScanOptions,
+    pub report: ReportOptions,
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    #[command(flatten)]
+    pub vuln: VulnOptions,
 }
 
-/// Options shared by every scan command.
 #[derive(Debug, Args)]
-pub struct ScanOptions {
+pub struct ImageArgs {
+    /// Image reference (`alpine:3.20`, `registry.example.com/app@sha256:…`), unless --input is given
+    #[arg(required_unless_present = "input")]
+    pub image: Option<String>,
+    /// A `docker save` archive (gzipped too), an OCI archive, or an OCI layout directory, with an optional `:TAG`
+    #[arg(long, env = "RAMPART_INPUT", value_name = "PATH[:TAG]", conflicts_with = "image")]
+    pub input: Option<String>,
+    /// Where to look for a named image, in order (comma-separated)
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "docker,remote",
+        env = "RAMPART_IMAGE_SRC"
+    )]
+    pub image_src: Vec<ImageSrc>,
+    /// Platform to pick from a multi-platform image (`linux/arm64/v8`); default linux/amd64
+    #[arg(long, env = "RAMPART_PLATFORM", value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Registry user name (else ~/.docker/config.json)
+    #[arg(long, env = "RAMPART_USERNAME")]
+    pub username: Option<String>,
+    /// Registry password or token
+    #[arg(long, env = "RAMPART_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Talk plain HTTP to registries
+    #[arg(long, env = "RAMPART_INSECURE")]
+    pub insecure: bool,
+    #[command(flatten)]
+    pub report: ReportOptions,
+    #[command(flatten)]
+    pub vuln: VulnOptions,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ImageSrc {
+    /// The Docker Engine API socket ($DOCKER_HOST or /var/run/docker.sock)
+    Docker,
+    /// The image's registry
+    Remote,
+}
+
+#[derive(Debug, Args)]
+pub struct RootfsArgs {
+    /// Root directory of the filesystem
+    pub target: PathBuf,
+    #[command(flatten)]
+    pub report: ReportOptions,
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    #[command(flatten)]
+    pub vuln: VulnOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// The SBOM file
+    pub target: PathBuf,
+    #[command(flatten)]
+    pub report: ReportOptions,
+    #[command(flatten)]
+    pub vuln: VulnOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Dockerfile, manifest or directory to check; `-` reads one file from stdin
+    pub target: PathBuf,
+    #[command(flatten)]
+    pub report: ReportOptions,
+    #[command(flatten)]
+    pub walk: WalkArgs,
+}
+
+/// How findings are filtered, written and turned into an exit code.
+#[derive(Debug, Args)]
+pub struct ReportOptions {
     /// Report format
     #[arg(short, long, value_enum, default_value = "table", env = "RAMPART_FORMAT")]
     pub format: OutputFormat,
@@ -99,27 +190,43 @@ pub struct ScanOptions {
         value_name = "LEVELS"
     )]
     pub severity: Vec<String>,
-    /// Exit with this code when any vulnerability is reported
+    /// Exit with this code when any finding is reported
     #[arg(long, default_value_t = 0, env = "RAMPART_EXIT_CODE", value_name = "CODE")]
     pub exit_code: i32,
-    /// Report only vulnerabilities that have a fix
-    #[arg(long, env = "RAMPART_IGNORE_UNFIXED")]
-    pub ignore_unfixed: bool,
-    /// List every package found, vulnerable or not (JSON report)
-    #[arg(long, env = "RAMPART_LIST_ALL_PKGS")]
-    pub list_all_pkgs: bool,
+    /// Ignore file: ids to suppress (.rampartignore) or rules with paths, purls and expiry (.yaml)
+    #[arg(long, env = "RAMPART_IGNOREFILE", value_name = "FILE")]
+    pub ignorefile: Option<PathBuf>,
+}
+
+/// Which files of a tree are looked at.
+#[derive(Debug, Args)]
+pub struct WalkArgs {
     /// Directories to skip (glob patterns relative to the target; repeat or comma-separate)
     #[arg(long, value_delimiter = ',', env = "RAMPART_SKIP_DIRS", value_name = "GLOB")]
     pub skip_dirs: Vec<String>,
     /// Files to skip (glob patterns relative to the target; repeat or comma-separate)
     #[arg(long, value_delimiter = ',', env = "RAMPART_SKIP_FILES", value_name = "GLOB")]
     pub skip_files: Vec<String>,
-    /// Ignore file: ids to suppress (.rampartignore) or rules with paths, purls and expiry (.yaml)
-    #[arg(long, env = "RAMPART_IGNOREFILE", value_name = "FILE")]
-    pub ignorefile: Option<PathBuf>,
+}
+
+/// What to look for, and the vulnerability database behind `vuln`.
+#[derive(Debug, Args)]
+pub struct VulnOptions {
     /// What to look for (comma-separated)
-    #[arg(long, value_delimiter = ',', value_enum, default_value = "vuln", env = "RAMPART_SCANNERS")]
+    #[arg(long, value_delimiter = ',', value_enum, default_value = "vuln,secret", env = "RAMPART_SCANNERS")]
     pub scanners: Vec<Scanner>,
+    /// Secret rules file: extra rules, disabled built-ins, allowlists (Trivy's secret config shape)
+    #[arg(long, env = "RAMPART_SECRET_CONFIG", value_name = "FILE")]
+    pub secret_config: Option<PathBuf>,
+    /// Report only vulnerabilities that have a fix
+    #[arg(long, env = "RAMPART_IGNORE_UNFIXED")]
+    pub ignore_unfixed: bool,
+    /// List every package found, vulnerable or not (JSON report)
+    #[arg(long, env = "RAMPART_LIST_ALL_PKGS")]
+    pub list_all_pkgs: bool,
+    /// Include dependencies the lockfile marks as development-only
+    #[arg(long, env = "RAMPART_INCLUDE_DEV_DEPS")]
+    pub include_dev_deps: bool,
     /// Use the database as it is, even when it is old
     #[arg(long, env = "RAMPART_SKIP_DB_UPDATE")]
     pub skip_db_update: bool,
@@ -136,11 +243,20 @@ pub enum OutputFormat {
     Table,
     Json,
     Sarif,
+    /// CycloneDX 1.6 JSON SBOM (every package, with vulnerabilities)
+    Cyclonedx,
+    /// SPDX 2.3 JSON SBOM
+    SpdxJson,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Scanner {
+    /// Known vulnerabilities in locked dependencies
     Vuln,
+    /// Credentials and keys in files
+    Secret,
+    /// Dockerfile and Kubernetes misconfigurations
+    Misconfig,
 }
 
 #[derive(Debug, Args)]

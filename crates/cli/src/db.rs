@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result, bail};
 use rampart_vulndb::{DEFAULT_ECOSYSTEMS, DEFAULT_MIRROR, Db, UpdateOptions};
 
 use crate::Context;
-use crate::cli::{DbCommand, InfoFormat, ScanOptions};
+use crate::cli::{DbCommand, InfoFormat, VulnOptions};
 
 /// A database older than this is refreshed before a scan (unless offline).
 const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
@@ -64,7 +64,7 @@ fn update(ctx: &Context, mirror: Option<&str>, ecosystems: &[String]) -> Result<
 /// Opens the database for a scan, refreshing it first when it is missing or
 /// stale, unless `--offline` or `--skip-db-update`. A failed refresh falls
 /// back to the existing database with a warning.
-pub fn open_for_scan(ctx: &Context, opts: &ScanOptions) -> Result<Db> {
+pub fn open_for_scan(ctx: &Context, opts: &VulnOptions) -> Result<Db> {
     let dir = ctx.db_dir();
     if !ctx.offline
         && !opts.skip_db_update

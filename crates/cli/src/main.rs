@@ -1,10 +1,16 @@
 //! `rampart`: the binary. It alone knows every crate; each subcommand wires
 //! the library crates together.
 
+mod analyze;
 mod cli;
 mod config;
 mod db;
+mod image;
+mod misconfig;
+mod output;
+mod sbom;
 mod scan;
+mod system;
 mod ui;
 mod vercmp;
 
@@ -73,6 +79,10 @@ fn run(args: Vec<OsString>) -> anyhow::Result<u8> {
     match cli.command {
         Command::Fs(args) => scan::fs(&ctx, args),
         Command::Repo(args) => scan::repo(&ctx, args),
+        Command::Config(args) => misconfig::run(&ctx, args),
+        Command::Image(args) => image::run(&ctx, args),
+        Command::Rootfs(args) => scan::rootfs(&ctx, args),
+        Command::Sbom(args) => sbom::run(&ctx, args),
         Command::Db(args) => db::run(&ctx, args.command),
         Command::Vercmp(args) => vercmp::run(args),
     }

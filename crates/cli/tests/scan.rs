@@ -274,3 +274,26 @@ fn config_file_and_environment_set_options() {
         .unwrap();
     assert_eq!(code(&out), 3);
 }
+
+#[test]
+fn development_dependencies_are_left_out_unless_asked_for() {
+    let pipfile = r#"{
+    "_meta": {"hash": {"sha256": "0"}, "pipfile-spec": 6, "requires": {}, "sources": []},
+    "default": {"flask": {"version": "==2.3.3"}},
+    "develop": {"pyyaml": {"version": "==5.1.2"}}
+}"#;
+    let dir = project(&[("Pipfile.lock", pipfile)]);
+    let out = scan("fs", dir.path()).args(["-f", "json", "--list-all-pkgs", "."]).output().unwrap();
+    let report = json(&out);
+    assert!(vuln_ids(&report).is_empty(), "dev-only PyYAML is not reported: {report}");
+    let names: Vec<&str> = report["Results"][0]["Packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["flask"]);
+
+    let out = scan("fs", dir.path()).args(["-f", "json", "--include-dev-deps", "."]).output().unwrap();
+    assert!(vuln_ids(&json(&out)).contains(&"CVE-2019-20477".to_string()));
+}

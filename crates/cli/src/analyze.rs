@@ -1,0 +1,205 @@
+//! Running the analyzers a scan asked for over the files of a tree: each
+//! analyzer claims files by path, every claimed file is read once, and each
+//! analyzer turns it into report results.
+
+use std::path::Path;
+
+use anyhow::Result;
+use rampart_artifact::WalkOptions;
+use rampart_catalog::LockfileKind;
+use rampart_config::ConfigKind;
+use rampart_detect::Detector;
+use rampart_types::{Diagnostic, MisconfSummary, Progress as _, ReportPackage, ResultClass, ScanResult};
+use rayon::prelude::*;
+
+use crate::{Context, UsageError};
+
+/// Files larger than this are skipped with a warning: no lockfile or
+/// manifest comes close.
+const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The analyzers of one scan.
+pub struct Analyzers<'a> {
+    /// Set when vulnerabilities are wanted.
+    pub detector: Option<Detector<'a>>,
+    pub misconfig: bool,
+    /// Set when secrets are wanted.
+    pub secrets: Option<rampart_secret::Scanner>,
+    pub list_all_pkgs: bool,
+    /// Keep packages the lockfile marks as development-only (left out by
+    /// default, as Trivy does).
+    pub include_dev_deps: bool,
+}
+
+impl Analyzers<'_> {
+    /// Whether any analyzer wants the file at `rel`, judged by its path alone.
+    pub fn claims(&self, rel: &str) -> bool {
+        self.claims_structured(rel) || self.secrets.as_ref().is_some_and(|s| !s.skips_path(rel))
+    }
+
+    /// Whether a parser (lockfile or config) wants the file, which then is
+    /// read whatever its size; files only the secret scanner wants are
+    /// skipped above its size limit.
+    pub fn claims_structured(&self, rel: &str) -> bool {
+        let path = Path::new(rel);
+        (self.detector.is_some() && LockfileKind::detect(path).is_some())
+            || (self.misconfig && ConfigKind::detect(path).is_some())
+    }
+
+    /// The largest file worth reading for `rel`.
+    pub fn size_limit(&self, rel: &str) -> u64 {
+        match &self.secrets {
+            Some(s) if !self.claims_structured(rel) => s.max_file_size(),
+            _ => MAX_FILE_BYTES,
+        }
+    }
+
+    /// Analyzes one file. `path` is where it is on disk (used to find
+    /// neighbours such as `go.sum` or `.dockerignore`); `rel` is how the
+    /// report names it.
+    pub fn analyze(&self, rel: &str, path: &Path, content: &[u8]) -> (Vec<ScanResult>, Vec<Diagnostic>) {
+        let mut results = Vec::new();
+        let mut warnings = Vec::new();
+        if let Some(detector) = &self.detector
+            && let Some(kind) = LockfileKind::detect(path).or_else(|| LockfileKind::detect(Path::new(rel)))
+        {
+            results.extend(self.packages(detector, kind, rel, path, content, &mut warnings));
+        }
+        if self.misconfig
+            && let Some(kind) = ConfigKind::detect(Path::new(rel))
+        {
+            results.extend(misconfigurations(kind, rel, path, content, &mut warnings));
+        }
+        if let Some(scanner) = &self.secrets
+            && !scanner.skips_path(rel)
+        {
+            let secrets = scanner.scan(rel, content);
+            if !secrets.is_empty() {
+                results.push(ScanResult { secrets, ..ScanResult::new(rel, ResultClass::Secret, "") });
+            }
+        }
+        (results, warnings)
+    }
+
+    fn packages(
+        &self,
+        detector: &Detector<'_>,
+        kind: LockfileKind,
+        rel: &str,
+        path: &Path,
+        content: &[u8],
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Option<ScanResult> {
+        let parsed = match rampart_catalog::parse(kind, path, rel, content) {
+            Ok(p) => p,
+            Err(e) => {
+                warnings.push(Diagnostic::new(rel, format!("skipped: {e}")));
+                return None;
+            }
+        };
+        warnings.extend(parsed.warnings);
+        let mut parsed_packages = parsed.packages;
+        if !self.include_dev_deps {
+            parsed_packages.retain(|p| !p.dev);
+        }
+        let vulnerabilities = match detector.detect(&parsed_packages, None) {
+            Ok(found) => {
+                warnings.extend(
+                    found
+                        .warnings
+                        .into_iter()
+                        .map(|d| Diagnostic::new(rel, format!("{}: {}", d.path, d.message))),
+                );
+                found.vulnerabilities
+            }
+            Err(e) => {
+                warnings.push(Diagnostic::new(rel, format!("matching failed: {e}")));
+                Vec::new()
+            }
+        };
+        let packages = if self.list_all_pkgs {
+            parsed_packages.iter().map(ReportPackage::from).collect()
+        } else {
+            Vec::new()
+        };
+        Some(ScanResult {
+            packages,
+            vulnerabilities,
+            ..ScanResult::new(rel, ResultClass::LangPkgs, kind.trivy_type())
+        })
+    }
+}
+
+/// Runs the configuration checks of `kind` on one file.
+pub fn misconfigurations(
+    kind: ConfigKind,
+    rel: &str,
+    path: &Path,
+    content: &[u8],
+    warnings: &mut Vec<Diagnostic>,
+) -> Option<ScanResult> {
+    match rampart_config::scan(kind, path, rel, content) {
+        Ok(outcome) => {
+            warnings.extend(outcome.warnings);
+            outcome.applicable.then(|| ScanResult {
+                misconf_summary: Some(MisconfSummary {
+                    successes: outcome.successes,
+                    failures: u32::try_from(outcome.failures.len()).unwrap_or(u32::MAX),
+                }),
+                misconfigurations: outcome.failures,
+                ..ScanResult::new(rel, ResultClass::Config, kind.trivy_type())
+            })
+        }
+        Err(e) => {
+            warnings.push(Diagnostic::new(rel, format!("skipped: {e}")));
+            None
+        }
+    }
+}
+
+/// Walks `root`, reads every claimed file once and analyzes them in parallel.
+pub fn scan_tree(
+    ctx: &Context,
+    root: &Path,
+    walk: &WalkOptions,
+    analyzers: &Analyzers<'_>,
+) -> Result<Vec<ScanResult>> {
+    let claim = |rel: &str| analyzers.claims(rel);
+    let walked = rampart_artifact::walk(root, walk, &claim).map_err(|e| match e {
+        rampart_artifact::ArtifactError::BadPattern { .. } => anyhow::Error::new(UsageError(e.to_string())),
+        other => anyhow::Error::new(other),
+    })?;
+    ctx.ui.warn_diagnostics(&walked.warnings);
+    ctx.ui.debug(format!("walked {}: {} files to analyze", root.display(), walked.files.len()));
+
+    let bar = ctx.ui.progress();
+    bar.start("analyzing", Some(walked.files.len() as u64));
+    let analyzed: Vec<(Vec<ScanResult>, Vec<Diagnostic>)> = walked
+        .files
+        .par_iter()
+        .map(|entry| {
+            let out = match read_limited(&entry.path, analyzers.size_limit(&entry.rel)) {
+                Ok(content) => analyzers.analyze(&entry.rel, &entry.path, &content),
+                Err(msg) => (Vec::new(), vec![Diagnostic::new(entry.rel.as_str(), msg)]),
+            };
+            bar.advance(1);
+            out
+        })
+        .collect();
+    bar.finish();
+    let mut results = Vec::with_capacity(analyzed.len());
+    for (found, warnings) in analyzed {
+        ctx.ui.warn_diagnostics(&warnings);
+        results.extend(found);
+    }
+    ctx.ui.debug(format!("analyzed: {} results", results.len()));
+    Ok(results)
+}
+
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if meta.len() > limit {
+        return Err(format!("skipped: {} bytes is larger than the {limit}-byte limit", meta.len()));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
+}

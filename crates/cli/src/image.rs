@@ -1,0 +1,128 @@
+//! `rampart image`: one pass over the layers feeds the secret scanner every
+//! file of every layer (deleted ones too) and the package catalogers the
+//! final filesystem.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result, bail};
+use rampart_artifact::image::Credentials;
+use rampart_artifact::image::{
+    ImageSource, OpenOptions, Reference, RegistryOptions, default_docker_config, default_docker_socket,
+};
+use rampart_types::{ArtifactType, Layer, ResultClass, ScanResult, SecretFinding};
+
+use crate::cli::{ImageArgs, ImageSrc};
+use crate::output::{OutputPlan, finish, new_report};
+use crate::scan::{analyzers, open_db};
+use crate::system::{self, SystemFile};
+use crate::{Context, UsageError};
+
+pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
+    let plan = OutputPlan::from_options(&args.report, args.vuln.ignore_unfixed)?;
+    let (source, name) = source(&args)?;
+    let platform = match &args.platform {
+        Some(p) => Some(p.parse().map_err(|e| UsageError(format!("--platform {p}: {e}")))?),
+        None => None,
+    };
+    let credentials = match (&args.username, &args.password) {
+        (Some(u), Some(p)) => Some(Credentials { username: u.clone(), password: p.clone() }),
+        (None, None) => None,
+        _ => bail!(UsageError("--username and --password go together".into())),
+    };
+    let options = OpenOptions {
+        platform,
+        offline: ctx.offline,
+        registry: RegistryOptions {
+            insecure: args.insecure,
+            credentials,
+            docker_config: default_docker_config(),
+        },
+        limits: Default::default(),
+    };
+    let db = open_db(ctx, &args.vuln)?;
+    let mut analyzers = analyzers(ctx, &args.vuln, db.as_ref(), &plan)?;
+    let secrets = analyzers.secrets.take();
+
+    ctx.ui.debug(format!("opening {name}"));
+    let image = rampart_artifact::image::open(&source, &options).with_context(|| format!("image {name}"))?;
+    let meta = image.metadata();
+    let layers: Vec<Layer> = meta.layers.iter().map(|l| l.report_layer()).collect();
+    ctx.ui.debug(format!("{} layers", layers.len()));
+
+    // Secrets: every version of every file, with the layer that added it; a
+    // file carried unchanged into a later layer is reported once.
+    let mut found: BTreeMap<String, Vec<SecretFinding>> = BTreeMap::new();
+    let wants_secret = |path: &str| secrets.as_ref().is_some_and(|s| !s.skips_path(path));
+    let claim = |path: &str| system::claims(&analyzers, path) || wants_secret(path);
+    let bar = ctx.ui.progress();
+    use rampart_types::Progress as _;
+    bar.start("layers", Some(layers.len() as u64));
+    let mut last_layer = 0;
+    let squashed = image
+        .scan(&claim, &mut |file| {
+            if file.layer != last_layer {
+                bar.advance((file.layer - last_layer) as u64);
+                last_layer = file.layer;
+            }
+            let Some(scanner) = secrets.as_ref().filter(|s| !s.skips_path(&file.path)) else { return };
+            let entry = found.entry(file.path.clone()).or_default();
+            for mut secret in scanner.scan(&file.path, &file.content) {
+                let seen = entry.iter().any(|s| {
+                    s.rule_id == secret.rule_id
+                        && s.start_line == secret.start_line
+                        && s.matched == secret.matched
+                });
+                if !seen {
+                    secret.layer = layers.get(file.layer).cloned().unwrap_or_default();
+                    entry.push(secret);
+                }
+            }
+        })
+        .with_context(|| format!("image {name}"))?;
+    bar.finish();
+    ctx.ui.warn_diagnostics(&squashed.warnings);
+
+    let files: Vec<SystemFile> = squashed
+        .files
+        .into_values()
+        .filter(|f| system::claims(&analyzers, &f.path))
+        .map(|f| SystemFile {
+            layer: layers.get(f.layer).cloned().unwrap_or_default(),
+            path: f.path,
+            content: f.content,
+        })
+        .collect();
+    let scan = system::analyze(&name, &files, &analyzers, None);
+    ctx.ui.warn_diagnostics(&scan.warnings);
+    let mut results = scan.results;
+    results.extend(found.into_iter().filter(|(_, s)| !s.is_empty()).map(|(path, secrets)| ScanResult {
+        secrets,
+        ..ScanResult::new(format!("/{path}"), ResultClass::Secret, "")
+    }));
+    let mut metadata = image.metadata().report_metadata();
+    metadata.os = scan.os;
+    let report = new_report(name, ArtifactType::ContainerImage, metadata, results);
+    finish(ctx, report, &plan, None)
+}
+
+/// The image to open and the name the report gives it.
+fn source(args: &ImageArgs) -> Result<(ImageSource, String)> {
+    if let Some(input) = &args.input {
+        let source = ImageSource::parse_input(input).with_context(|| format!("--input {input}"))?;
+        return Ok((source, input.clone()));
+    }
+    let name = args.image.clone().unwrap_or_default();
+    let reference = Reference::parse(&name).map_err(|e| UsageError(format!("{name}: {e}")))?;
+    for src in &args.image_src {
+        match src {
+            ImageSrc::Docker => {
+                let socket = default_docker_socket();
+                if socket.exists() {
+                    return Ok((ImageSource::Daemon { socket, name: name.clone() }, name));
+                }
+            }
+            ImageSrc::Remote => return Ok((ImageSource::Registry(reference), name)),
+        }
+    }
+    bail!("{name}: not found in any of the image sources ({:?})", args.image_src)
+}

@@ -1,0 +1,77 @@
+//! `rampart sbom`: scan the packages an SBOM lists, without the artifact.
+
+use std::io::Read;
+
+use anyhow::{Context as _, Result, bail};
+use rampart_catalog::os;
+use rampart_catalog::sbom::{SbomFormat, decode};
+use rampart_detect::Detector;
+use rampart_types::{ArtifactType, Diagnostic, Metadata, ReportPackage, ResultClass, ScanResult};
+
+use crate::Context;
+use crate::cli::SbomArgs;
+use crate::output::{OutputPlan, finish, new_report};
+use crate::scan::open_db;
+
+/// SBOMs larger than this are refused rather than read.
+const MAX_SBOM_BYTES: u64 = 512 * 1024 * 1024;
+
+pub fn run(ctx: &Context, args: SbomArgs) -> Result<u8> {
+    let plan = OutputPlan::from_options(&args.report, args.vuln.ignore_unfixed)?;
+    let display = args.target.display().to_string();
+    let file = std::fs::File::open(&args.target).with_context(|| format!("{display}: cannot open"))?;
+    let mut content = Vec::new();
+    file.take(MAX_SBOM_BYTES + 1).read_to_end(&mut content).with_context(|| format!("reading {display}"))?;
+    if content.len() as u64 > MAX_SBOM_BYTES {
+        bail!("{display}: larger than {MAX_SBOM_BYTES} bytes");
+    }
+    let sbom = decode(&display, &content).map_err(|e| anyhow::anyhow!("{e}"))?;
+    ctx.ui.warn_diagnostics(&sbom.warnings);
+    let db = open_db(ctx, &args.vuln)?;
+    let detector = db.as_ref().map(Detector::new);
+    let release = sbom.os.as_ref().and_then(os::advisory_release).map(|(_, r)| r);
+    let list_packages = args.vuln.list_all_pkgs || plan.wants_packages();
+
+    let mut results = Vec::new();
+    for group in sbom.groups {
+        let mut packages = group.packages;
+        if !args.vuln.include_dev_deps {
+            packages.retain(|p| !p.dev);
+        }
+        let mut result = ScanResult::new(group.target.clone(), group.class, group.kind);
+        if let Some(detector) = &detector {
+            let group_release = if group.class == ResultClass::OsPkgs { release.as_deref() } else { None };
+            if group.class == ResultClass::OsPkgs && group_release.is_none() {
+                ctx.ui.warn(format!(
+                    "{}: the SBOM names no distribution release; its OS packages were not matched",
+                    group.target
+                ));
+            } else {
+                match detector.detect(&packages, group_release) {
+                    Ok(found) => {
+                        warn_all(ctx, &group.target, found.warnings);
+                        result.vulnerabilities = found.vulnerabilities;
+                    }
+                    Err(e) => ctx.ui.warn(format!("{}: matching failed: {e}", group.target)),
+                }
+            }
+        }
+        if list_packages {
+            result.packages = packages.iter().map(ReportPackage::from).collect();
+        }
+        results.push(result);
+    }
+    let kind = match sbom.format {
+        SbomFormat::CycloneDx => ArtifactType::Cyclonedx,
+        SbomFormat::Spdx => ArtifactType::Spdx,
+    };
+    let metadata = Metadata { os: sbom.os, ..Metadata::default() };
+    let report = new_report(display, kind, metadata, results);
+    finish(ctx, report, &plan, None)
+}
+
+fn warn_all(ctx: &Context, target: &str, warnings: Vec<Diagnostic>) {
+    for w in warnings {
+        ctx.ui.warn(format!("{target}: {w}"));
+    }
+}

@@ -1,0 +1,137 @@
+//! `rampart image` end to end on the images of `../shared/data/images`, in
+//! every archive form, against the ground-truth package lists.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn image(input: &str, extra: &[&str]) -> Value {
+    let path = shared_data().join("images").join(input);
+    let out = scan("image", std::env::temp_dir().as_path())
+        .args(["-f", "json", "--list-all-pkgs"])
+        .args(extra)
+        .arg("--input")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{input}: {}", stderr(&out));
+    json(&out)
+}
+
+fn os_packages(report: &Value) -> Vec<(String, String)> {
+    let os =
+        report["Results"].as_array().unwrap().iter().find(|r| r["Class"] == "os-pkgs").expect("an OS result");
+    let mut pkgs: Vec<(String, String)> = os["Packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["Name"].as_str().unwrap().to_string(), p["Version"].as_str().unwrap().to_string()))
+        .collect();
+    pkgs.sort();
+    pkgs
+}
+
+fn ground_truth(name: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(shared_data().join("images/ground-truth").join(name)).unwrap();
+    let mut rows: Vec<(String, String)> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut f = l.split('\t');
+            (f.next().unwrap().to_string(), f.next().unwrap().to_string())
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn every_archive_form_yields_the_os_packages() {
+    let alpine = ground_truth("alpine-minirootfs-3.20.3.apk-packages.tsv");
+    for input in ["alpine-3.20/oci", "alpine-3.20/alpine-3.20.docker.tar", "alpine-3.20/alpine-3.20.oci.tar"]
+    {
+        let report = image(input, &[]);
+        assert_eq!(report["ArtifactType"], "container_image");
+        assert_eq!(report["Metadata"]["OS"]["Family"], "alpine", "{input}");
+        assert_eq!(report["Metadata"]["OS"]["Name"], "3.20.3", "{input}");
+        assert_eq!(os_packages(&report), alpine, "{input}");
+    }
+    let debian = image("debian-bookworm/debian-bookworm.oci.tar", &[]);
+    assert_eq!(debian["Metadata"]["OS"]["Family"], "debian");
+    assert_eq!(os_packages(&debian), ground_truth("debian-bookworm.dpkg-packages.tsv"));
+}
+
+#[test]
+fn app_image_layers_whiteouts_and_secrets() {
+    for input in ["app/app.docker.tar", "app/oci:1.0"] {
+        let report = image(input, &[]);
+        assert_eq!(report["Metadata"]["DiffIDs"].as_array().unwrap().len(), 3, "{input}");
+        let results = report["Results"].as_array().unwrap();
+        let targets: Vec<&str> = results.iter().map(|r| r["Target"].as_str().unwrap()).collect();
+        assert!(targets.contains(&"app/rust/Cargo.lock"), "{targets:?}");
+        assert!(
+            !targets.iter().any(|t| t.contains("requirements.txt")),
+            "whited out in layer 3: {targets:?}"
+        );
+        let secret = results.iter().find(|r| r["Class"] == "secret").expect("the planted AWS key");
+        assert_eq!(secret["Target"], "/app/config/.env");
+        let found: Vec<(&str, u64)> = secret["Secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["RuleID"].as_str().unwrap(), s["StartLine"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(found, [("aws-access-key-id", 4), ("aws-secret-access-key", 5)], "{input}");
+        let layer2 = report["Metadata"]["DiffIDs"][1].as_str().unwrap();
+        for s in secret["Secrets"].as_array().unwrap() {
+            assert_eq!(s["Layer"]["DiffID"], layer2, "added by the second layer");
+        }
+        let os = results.iter().find(|r| r["Class"] == "os-pkgs").unwrap();
+        assert_eq!(
+            os["Packages"][0]["Layer"]["DiffID"], report["Metadata"]["DiffIDs"][0],
+            "apk DB from the base layer"
+        );
+    }
+}
+
+#[test]
+fn image_sboms_validate_in_shape() {
+    let path = shared_data().join("images/alpine-3.20/alpine-3.20.docker.tar");
+    let dir = tempfile::tempdir().unwrap();
+    let out = scan("image", dir.path())
+        .args(["-f", "cyclonedx", "-o", "sbom.cdx.json", "--input"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let bom: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sbom.cdx.json")).unwrap()).unwrap();
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert_eq!(bom["metadata"]["component"]["type"], "container");
+    let purls: Vec<&str> =
+        bom["components"].as_array().unwrap().iter().filter_map(|c| c["purl"].as_str()).collect();
+    assert!(purls.iter().any(|p| p.starts_with("pkg:apk/alpine/musl@")), "{purls:?}");
+
+    let out =
+        scan("sbom", dir.path()).args(["-f", "json", "--list-all-pkgs", "sbom.cdx.json"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(os_packages(&json(&out)), ground_truth("alpine-minirootfs-3.20.3.apk-packages.tsv"));
+}
+
+#[test]
+fn missing_inputs_and_offline_registries_are_errors() {
+    let out = scan("image", std::env::temp_dir().as_path())
+        .args(["--input", "/nonexistent/app.tar"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 65, "{}", stderr(&out));
+    assert!(stderr(&out).contains("/nonexistent/app.tar"), "{}", stderr(&out));
+    let out = scan("image", std::env::temp_dir().as_path())
+        .args(["--image-src", "remote", "registry.example.com/app:1.0"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 65, "{}", stderr(&out));
+    assert!(stderr(&out).to_lowercase().contains("offline"), "{}", stderr(&out));
+}
