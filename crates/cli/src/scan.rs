@@ -3,7 +3,8 @@
 use anyhow::{Context as _, Result, bail};
 use rampart_artifact::{RepoRef, WalkOptions};
 use rampart_detect::Detector;
-use rampart_types::{ArtifactType, Metadata};
+use rampart_types::{ArtifactType, Metadata, ResultClass, ScanResult};
+use rayon::prelude::*;
 
 use crate::analyze::{Analyzers, read_limited, scan_tree};
 use crate::cli::{FsArgs, RepoArgs, RootfsArgs, Scanner, VulnOptions, WalkArgs};
@@ -51,23 +52,57 @@ pub fn rootfs(ctx: &Context, args: RootfsArgs) -> Result<u8> {
         bail!("{}: not a directory", args.target.display());
     }
     let db = open_db(ctx, &args.vuln)?;
-    let analyzers = analyzers(ctx, &args.vuln, db.as_ref(), &plan)?;
-    let claim = |rel: &str| system::claims(&analyzers, rel);
+    let mut analyzers = analyzers(ctx, &args.vuln, db.as_ref(), &plan)?;
+    // Secrets are scanned as files are read; only what the catalogers need is kept.
+    let secrets = analyzers.secrets.take();
+    let wants_secret = |rel: &str| secrets.as_ref().is_some_and(|s| !s.skips_path(rel));
+    let claim = |rel: &str| system::claims(&analyzers, rel) || wants_secret(rel);
     let walked = rampart_artifact::walk(&args.target, &walk_options(&args.walk), &claim)
         .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
     ctx.ui.warn_diagnostics(&walked.warnings);
-    let mut files = Vec::with_capacity(walked.files.len());
-    for entry in walked.files {
-        match read_limited(&entry.path, analyzers.size_limit(&entry.rel)) {
-            Ok(content) => files.push(SystemFile { path: entry.rel, content, layer: Default::default() }),
-            Err(e) => ctx.ui.warn(format!("{}: {e}", entry.rel)),
+    let read: Vec<(Option<SystemFile>, Option<ScanResult>, Option<String>)> = walked
+        .files
+        .into_par_iter()
+        .map(|entry| {
+            let keep = system::claims(&analyzers, &entry.rel);
+            let limit = if keep {
+                analyzers.size_limit(&entry.rel)
+            } else {
+                secrets.as_ref().map_or(0, |s| s.max_file_size())
+            };
+            let content = match read_limited(&entry.path, limit) {
+                Ok(c) => c,
+                Err(e) => return (None, None, Some(format!("{}: {e}", entry.rel))),
+            };
+            let found = secrets
+                .as_ref()
+                .filter(|s| !s.skips_path(&entry.rel))
+                .map(|s| s.scan(&entry.rel, &content))
+                .filter(|f| !f.is_empty())
+                .map(|f| ScanResult {
+                    secrets: f,
+                    ..ScanResult::new(entry.rel.as_str(), ResultClass::Secret, "")
+                });
+            let file = keep.then(|| SystemFile { path: entry.rel, content, layer: Default::default() });
+            (file, found, None)
+        })
+        .collect();
+    let mut files = Vec::new();
+    let mut secret_results = Vec::new();
+    for (file, found, warning) in read {
+        files.extend(file);
+        secret_results.extend(found);
+        if let Some(w) = warning {
+            ctx.ui.warn(w);
         }
     }
     let name = args.target.display().to_string();
     let scan = system::analyze(&name, &files, &analyzers, Some(&args.target));
     ctx.ui.warn_diagnostics(&scan.warnings);
     let metadata = Metadata { os: scan.os, ..Metadata::default() };
-    let report = new_report(name, ArtifactType::Filesystem, metadata, scan.results);
+    let mut results = scan.results;
+    results.extend(secret_results);
+    let report = new_report(name, ArtifactType::Filesystem, metadata, results);
     finish(ctx, report, &plan, Some(&args.target))
 }
 

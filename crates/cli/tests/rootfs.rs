@@ -90,4 +90,13 @@ fn alpine_packages_match_the_ground_truth_and_old_musl_is_flagged() {
     assert_eq!(vulns[0]["PkgName"], "musl");
     assert_eq!(vulns[0]["InstalledVersion"], "1.1.22-r2");
     assert_eq!(vulns[0]["FixedVersion"], "1.1.22-r3");
+
+    // Secrets anywhere in the tree, scanned as the files are read.
+    std::fs::write(root.path().join("root/.env"), "AWS_ACCESS_KEY_ID=AKIARAMPART2FIXTURE7\n").unwrap();
+    let out = scan("rootfs", cwd.path()).args(["-f", "json"]).arg(root.path()).output().unwrap();
+    let report = json(&out);
+    let secret =
+        report["Results"].as_array().unwrap().iter().find(|r| r["Class"] == "secret").expect("a secret");
+    assert_eq!(secret["Target"], "root/.env");
+    assert_eq!(secret["Secrets"][0]["RuleID"], "aws-access-key-id");
 }

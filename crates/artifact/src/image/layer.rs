@@ -8,6 +8,8 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 use flate2::bufread::MultiGzDecoder;
 use rampart_types::Diagnostic;
 use sha2::{Digest as _, Sha256};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use super::digest::{Digest, Mismatch};
 use super::tar::{Entry, Kind, TarError, TarReader};
@@ -197,7 +199,7 @@ impl<'c> Scanner<'c> {
         let remaining_total = self.limits.max_image_bytes.saturating_sub(self.total_bytes);
         let counted = Counted {
             inner: decoded,
-            hasher: Sha256::new(),
+            hasher: BackgroundHasher::new(),
             count: 0,
             layer_limit: self.limits.max_layer_bytes,
             total_limit: remaining_total,
@@ -216,7 +218,11 @@ impl<'c> Scanner<'c> {
         }
         let counted = rest.into_inner();
         self.total_bytes += counted.count;
-        let actual = hex_digest(counted.hasher);
+        let hasher = counted.hasher.finish().ok_or_else(|| ImageError::Malformed {
+            what: format!("{label}: DiffID"),
+            reason: "the hashing thread stopped".into(),
+        })?;
+        let actual = hex_digest(hasher);
         if actual != diff_id.as_str() {
             return Err(ImageError::DigestMismatch {
                 what: format!("{label}: uncompressed content (DiffID)"),
@@ -446,10 +452,44 @@ pub(crate) fn normalize(raw: &[u8]) -> Normalized {
     if out.is_empty() { Normalized::Root } else { Normalized::Path(out) }
 }
 
+/// SHA-256 of a stream on a second thread, so hashing the decompressed
+/// layer overlaps inflating it instead of following it.
+struct BackgroundHasher {
+    chunks: Option<SyncSender<Vec<u8>>>,
+    worker: Option<JoinHandle<Sha256>>,
+}
+
+impl BackgroundHasher {
+    fn new() -> Self {
+        let (chunks, received) = sync_channel::<Vec<u8>>(16);
+        let worker = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            for chunk in received {
+                hasher.update(&chunk);
+            }
+            hasher
+        });
+        BackgroundHasher { chunks: Some(chunks), worker: Some(worker) }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        if let Some(chunks) = &self.chunks {
+            // A send only fails when the worker is gone; `finish` reports that.
+            let _ = chunks.send(bytes.to_vec());
+        }
+    }
+
+    /// The hash of everything given, or `None` if the worker died.
+    fn finish(mut self) -> Option<Sha256> {
+        drop(self.chunks.take());
+        self.worker.take()?.join().ok()
+    }
+}
+
 /// Hashes and counts the decompressed stream, enforcing the size limits.
 struct Counted<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: BackgroundHasher,
     count: u64,
     layer_limit: u64,
     /// What is left of the image-wide budget when this layer started.
