@@ -31,7 +31,7 @@ fn checkout_with(git: &Git, location: &str, reference: &RepoRef) -> Result<Check
                 return Err(ArtifactError::Offline { url: shown });
             }
             let git = Git { batch_ssh: ssh && git.ssh_may_prompt()?, ..git.clone() };
-            remote(&git, url, &shown, &wanted)
+            remote(&git, url, &shown, &wanted, reference.full_history)
         }
         Location::Local(path) => local(git, &path, &wanted),
     }
@@ -158,7 +158,13 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn remote(git: &Git, url: &str, shown: &str, wanted: &Wanted<'_>) -> Result<CheckedOutRepo, ArtifactError> {
+fn remote(
+    git: &Git,
+    url: &str,
+    shown: &str,
+    wanted: &Wanted<'_>,
+    full_history: bool,
+) -> Result<CheckedOutRepo, ArtifactError> {
     let tmp = temp_dir()?;
     let template = tmp.path().join("template");
     fs::create_dir(&template).map_err(|source| ArtifactError::Io { path: template.clone(), source })?;
@@ -198,9 +204,22 @@ fn remote(git: &Git, url: &str, shown: &str, wanted: &Wanted<'_>) -> Result<Chec
             (commit, branch)
         }
     };
+    if full_history {
+        // Every branch and tag with its whole history, on top of the shallow fetch.
+        let args = [
+            "fetch",
+            "--quiet",
+            "--unshallow",
+            "--tags",
+            "--end-of-options",
+            url,
+            "+refs/heads/*:refs/heads/*",
+        ];
+        git.run(At::GitDir(&git_dir), args)?.map_err(|e| remote_err("fetch", e))?;
+    }
     let root = tmp.path().join("tree");
     materialize(git, At::GitDir(&git_dir), &commit, &root, shown)?;
-    Ok(CheckedOutRepo { root, commit, branch, url: Some(shown.to_string()), _tmp: Some(tmp) })
+    Ok(CheckedOutRepo { root, commit, branch, url: Some(shown.to_string()), git_dir, _tmp: Some(tmp) })
 }
 
 /// Why a fetch did not produce the commit.
@@ -305,8 +324,10 @@ fn remote_error(url: &str, action: &'static str, stderr: String) -> ArtifactErro
 fn local(git: &Git, path: &Path, wanted: &Wanted<'_>) -> Result<CheckedOutRepo, ArtifactError> {
     let location = path.display().to_string();
     let at = At::Dir(path);
-    git.text(at, ["rev-parse", "--absolute-git-dir"])?
-        .map_err(|stderr| ArtifactError::NotARepository { location: location.clone(), stderr })?;
+    let git_dir = PathBuf::from(
+        git.text(at, ["rev-parse", "--absolute-git-dir"])?
+            .map_err(|stderr| ArtifactError::NotARepository { location: location.clone(), stderr })?,
+    );
     let in_work_tree = git.text(at, ["rev-parse", "--is-inside-work-tree"])?.is_ok_and(|s| s == "true");
     let url = git
         .text(at, ["config", "--get", "remote.origin.url"])?
@@ -322,7 +343,14 @@ fn local(git: &Git, path: &Path, wanted: &Wanted<'_>) -> Result<CheckedOutRepo, 
                 .ok_or_else(|| ArtifactError::NoCommits { location: location.clone() })?;
             let branch = current_branch()?;
             if in_work_tree {
-                return Ok(CheckedOutRepo { root: path.to_path_buf(), commit, branch, url, _tmp: None });
+                return Ok(CheckedOutRepo {
+                    root: path.to_path_buf(),
+                    commit,
+                    branch,
+                    url,
+                    git_dir,
+                    _tmp: None,
+                });
             }
             // A bare repository has no working tree to scan: take HEAD's tree.
             (commit, branch)
@@ -353,7 +381,7 @@ fn local(git: &Git, path: &Path, wanted: &Wanted<'_>) -> Result<CheckedOutRepo, 
     if !root.is_dir() {
         return Err(ArtifactError::NotInRevision { location, commit, subdir: prefix });
     }
-    Ok(CheckedOutRepo { root, commit, branch, url, _tmp: Some(tmp) })
+    Ok(CheckedOutRepo { root, commit, branch, url, git_dir, _tmp: Some(tmp) })
 }
 
 /// The full commit id `rev` names, if it names one.
@@ -772,6 +800,7 @@ mod tests {
             branch: branch.map(String::from),
             tag: tag.map(String::from),
             commit: commit.map(String::from),
+            full_history: false,
         };
         assert!(Wanted::from_ref(&r(Some("feature/x-1"), None, None)).is_ok());
         assert!(Wanted::from_ref(&r(None, Some("v1.2.3"), None)).is_ok());

@@ -98,6 +98,9 @@ pub struct RepoRef {
     pub branch: Option<String>,
     pub tag: Option<String>,
     pub commit: Option<String>,
+    /// Fetch every commit of every branch and tag (for history scans)
+    /// rather than just the tree of the one commit.
+    pub full_history: bool,
 }
 
 /// A repository tree ready to walk; temporary checkouts are removed on drop.
@@ -109,6 +112,9 @@ pub struct CheckedOutRepo {
     pub branch: Option<String>,
     /// The remote's URL (for a local repository, its `origin`), without credentials.
     pub url: Option<String>,
+    /// The repository itself (a temporary bare clone for remotes), for
+    /// [`history::blobs`].
+    pub git_dir: PathBuf,
     /// Owns the temporary checkout, if one was made.
     _tmp: Option<tempfile::TempDir>,
 }

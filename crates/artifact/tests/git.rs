@@ -326,7 +326,7 @@ fn local_errors_are_distinct() {
 
     let err = checkout(
         empty.to_str().unwrap(),
-        &RepoRef { branch: Some("a".into()), tag: Some("b".into()), commit: None },
+        &RepoRef { branch: Some("a".into()), tag: Some("b".into()), ..RepoRef::default() },
         false,
     )
     .unwrap_err();

@@ -88,6 +88,10 @@ pub struct RepoArgs {
     /// Commit to scan
     #[arg(long, env = "RAMPART_COMMIT")]
     pub commit: Option<String>,
+    /// Scan every blob in the history for secrets (all branches and tags, or
+    /// the history of the given ref), reporting the commit that added each
+    #[arg(long, env = "RAMPART_HISTORY")]
+    pub history: bool,
     #[command(flatten)]
     pub report: ReportOptions,
     #[command(flatten)]

@@ -27,15 +27,33 @@ pub fn fs(ctx: &Context, args: FsArgs) -> Result<u8> {
 
 pub fn repo(ctx: &Context, args: RepoArgs) -> Result<u8> {
     let plan = OutputPlan::from_options(&args.report, args.vuln.ignore_unfixed)?;
-    let reference =
-        RepoRef { branch: args.branch.clone(), tag: args.tag.clone(), commit: args.commit.clone() };
+    let reference = RepoRef {
+        branch: args.branch.clone(),
+        tag: args.tag.clone(),
+        commit: args.commit.clone(),
+        full_history: args.history,
+    };
     let db = open_db(ctx, &args.vuln)?;
     ctx.ui.debug(format!("checking out {}", args.repository));
     let checkout = rampart_artifact::checkout(&args.repository, &reference, ctx.offline)
         .with_context(|| format!("repository {}", args.repository))?;
     ctx.ui.debug(format!("scanning {} at {}", checkout.root.display(), checkout.commit));
-    let analyzers = analyzers(ctx, &args.vuln, db.as_ref(), &plan)?;
-    let results = scan_tree(ctx, &checkout.root, &walk_options(&args.walk), &analyzers)?;
+    let mut analyzers = analyzers(ctx, &args.vuln, db.as_ref(), &plan)?;
+    // With --history every blob of every commit is scanned for secrets,
+    // the current tree's included, so the tree walk leaves secrets out.
+    let history_scanner = if args.history { analyzers.secrets.take() } else { None };
+    if args.history && history_scanner.is_none() {
+        bail!(UsageError("--history scans for secrets: add `secret` to --scanners".into()));
+    }
+    let mut results = scan_tree(ctx, &checkout.root, &walk_options(&args.walk), &analyzers)?;
+    if let Some(scanner) = &history_scanner {
+        let refs = if args.branch.is_some() || args.tag.is_some() || args.commit.is_some() {
+            vec![checkout.commit.clone()]
+        } else {
+            Vec::new()
+        };
+        results.extend(history_secrets(ctx, &checkout.git_dir, &refs, scanner)?);
+    }
     let metadata = Metadata {
         commit: Some(checkout.commit.clone()),
         branch: checkout.branch.clone(),
@@ -44,6 +62,33 @@ pub fn repo(ctx: &Context, args: RepoArgs) -> Result<u8> {
     };
     let report = new_report(args.repository.clone(), ArtifactType::Repository, metadata, results);
     finish(ctx, report, &plan, Some(&checkout.root))
+}
+
+/// Secrets in every blob reachable from `refs` (all branches and tags when
+/// empty), each with the commit that added it; one result per path.
+fn history_secrets(
+    ctx: &Context,
+    git_dir: &std::path::Path,
+    refs: &[String],
+    scanner: &rampart_secret::Scanner,
+) -> Result<Vec<ScanResult>> {
+    let mut by_path: std::collections::BTreeMap<String, Vec<rampart_types::SecretFinding>> =
+        Default::default();
+    let skip = |path: &str| scanner.skips_path(path);
+    let summary =
+        rampart_artifact::history::blobs(git_dir, refs, scanner.max_file_size(), &skip, &mut |blob| {
+            for mut found in scanner.scan(&blob.path, &blob.content) {
+                found.commit = Some(blob.commit.clone());
+                by_path.entry(blob.path.clone()).or_default().push(found);
+            }
+            std::ops::ControlFlow::Continue(())
+        })
+        .context("scanning the history")?;
+    ctx.ui.debug(format!("history: {summary:?}"));
+    Ok(by_path
+        .into_iter()
+        .map(|(path, secrets)| ScanResult { secrets, ..ScanResult::new(path, ResultClass::Secret, "") })
+        .collect())
 }
 
 pub fn rootfs(ctx: &Context, args: RootfsArgs) -> Result<u8> {

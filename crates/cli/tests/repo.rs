@@ -121,3 +121,53 @@ fn remote_repository_over_http() {
     let out = online(&["--commit", &first, "--exit-code", "192", &url]);
     assert_eq!(code(&out), 192, "{}", stderr(&out));
 }
+
+#[test]
+fn history_finds_secrets_that_were_deleted() {
+    let repo = tempfile::tempdir().unwrap();
+    let d = repo.path();
+    git(d, &["init", "-q"]);
+    std::fs::write(d.join("README.md"), "app\n").unwrap();
+    git(d, &["add", "."]);
+    git(d, &["commit", "-qm", "start"]);
+    std::fs::write(d.join(".env"), "AWS_ACCESS_KEY_ID=AKIARAMPART2FIXTURE7\n").unwrap();
+    git(d, &["add", "."]);
+    git(d, &["commit", "-qm", "config"]);
+    let added = git(d, &["rev-parse", "HEAD"]);
+    git(d, &["rm", "-q", ".env"]);
+    git(d, &["commit", "-qm", "oops"]);
+    let cwd = tempfile::tempdir().unwrap();
+
+    let out = scan("repo", cwd.path()).args(["--exit-code", "5", d.to_str().unwrap()]).output().unwrap();
+    assert_eq!(code(&out), 0, "the tree at HEAD has no secret: {}", stderr(&out));
+
+    let check = |out: std::process::Output| {
+        assert_eq!(code(&out), 5, "{}", stderr(&out));
+        let report = json(&out);
+        let result = report["Results"].as_array().unwrap().iter().find(|r| r["Class"] == "secret").unwrap();
+        assert_eq!(result["Target"], ".env");
+        let secret = &result["Secrets"][0];
+        assert_eq!(secret["RuleID"], "aws-access-key-id");
+        assert_eq!(secret["Commit"]["Commit"], added.as_str());
+        assert!(secret["Commit"]["Author"].as_str().unwrap().contains("test@example.com"));
+        assert!(!report.to_string().contains("RAMPART2FIXTURE7"), "redacted");
+    };
+    check(
+        scan("repo", cwd.path())
+            .args(["--history", "-f", "json", "--exit-code", "5", d.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
+
+    let served = tempfile::tempdir().unwrap();
+    let bare = served.path().join("app.git");
+    git(served.path(), &["clone", "-q", "--bare", d.to_str().unwrap(), bare.to_str().unwrap()]);
+    let server = GitHttpServer::start(served.path());
+    let url = server.url("app.git");
+    let out = rampart(cache_dir())
+        .current_dir(cwd.path())
+        .args(["repo", "--skip-db-update", "--history", "-f", "json", "--exit-code", "5", &url])
+        .output()
+        .unwrap();
+    check(out);
+}
