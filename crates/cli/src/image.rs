@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result, bail};
 use rampart_artifact::image::Credentials;
 use rampart_artifact::image::{
-    ImageSource, OpenOptions, Reference, RegistryOptions, default_docker_config, default_docker_socket,
+    ImageConfig, ImageSource, OpenOptions, Reference, RegistryOptions, default_docker_config,
+    default_docker_socket,
 };
 use rampart_types::{ArtifactType, Layer, ResultClass, ScanResult, SecretFinding};
 
@@ -95,6 +96,9 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     let scan = system::analyze(&name, &files, &analyzers, None);
     ctx.ui.warn_diagnostics(&scan.warnings);
     let mut results = scan.results;
+    if let Some(scanner) = &secrets {
+        results.extend(config_secrets(scanner, &meta.config));
+    }
     results.extend(found.into_iter().filter(|(_, s)| !s.is_empty()).map(|(path, secrets)| ScanResult {
         secrets,
         ..ScanResult::new(format!("/{path}"), ResultClass::Secret, "")
@@ -103,6 +107,25 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     metadata.os = scan.os;
     let report = new_report(name, ArtifactType::ContainerImage, metadata, results);
     finish(ctx, report, &plan, None)
+}
+
+/// Secrets baked into the image config: `ENV` values, labels and the build
+/// commands in its history, one line each, scanned as one document.
+fn config_secrets(scanner: &rampart_secret::Scanner, config: &ImageConfig) -> Option<ScanResult> {
+    let mut text = String::new();
+    for env in &config.env {
+        text.push_str(&format!("ENV {env}\n"));
+    }
+    for (key, value) in &config.labels {
+        text.push_str(&format!("LABEL {key}={value}\n"));
+    }
+    for entry in &config.history {
+        text.push_str(&entry.created_by.replace('\n', " "));
+        text.push('\n');
+    }
+    let secrets = scanner.scan("image config", text.as_bytes());
+    (!secrets.is_empty())
+        .then(|| ScanResult { secrets, ..ScanResult::new("image config", ResultClass::Secret, "") })
 }
 
 /// The image to open and the name the report gives it.

@@ -135,3 +135,60 @@ fn missing_inputs_and_offline_registries_are_errors() {
     assert_eq!(code(&out), 65, "{}", stderr(&out));
     assert!(stderr(&out).to_lowercase().contains("offline"), "{}", stderr(&out));
 }
+
+/// Writes a copy of the Alpine docker-archive whose config carries `env`.
+fn archive_with_env(dir: &std::path::Path, env: &str) -> std::path::PathBuf {
+    let src = shared_data().join("images/alpine-3.20/alpine-3.20.docker.tar");
+    let dest = dir.join("with-env.tar");
+    let script = r#"
+import hashlib, io, json, sys, tarfile
+src, dest, env = sys.argv[1:4]
+with tarfile.open(src) as t:
+    members = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+manifest = json.loads(members["manifest.json"])
+config = json.loads(members[manifest[0]["Config"]])
+config["config"].setdefault("Env", []).append(env)
+raw = json.dumps(config).encode()
+name = hashlib.sha256(raw).hexdigest() + ".json"
+del members[manifest[0]["Config"]]
+members[name] = raw
+manifest[0]["Config"] = name
+members["manifest.json"] = json.dumps(manifest).encode()
+with tarfile.open(dest, "w") as out:
+    for n, data in members.items():
+        info = tarfile.TarInfo(n)
+        info.size = len(data)
+        out.addfile(info, io.BytesIO(data))
+"#;
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&src)
+        .arg(&dest)
+        .arg(env)
+        .status()
+        .unwrap();
+    assert!(status.success(), "building the test archive");
+    dest
+}
+
+#[test]
+fn secrets_in_the_image_config_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive_with_env(dir.path(), "AWS_ACCESS_KEY_ID=AKIARAMPART2FIXTURE7");
+    let out = scan("image", dir.path())
+        .args(["-f", "json", "--exit-code", "6", "--input"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    let report = json(&out);
+    let config = report["Results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Target"] == "image config")
+        .expect("config secrets");
+    assert_eq!(config["Secrets"][0]["RuleID"], "aws-access-key-id");
+    assert!(!stdout(&out).contains("RAMPART2FIXTURE7"));
+}
