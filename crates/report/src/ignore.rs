@@ -13,7 +13,7 @@ use serde_saphyr::Spanned;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-use crate::purl::Purl;
+use crate::purl::{Purl, PurlPattern};
 use crate::{FindingKind, ReportError};
 
 /// The rules of one ignore file.

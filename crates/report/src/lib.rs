@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use rampart_types::{
     ArtifactType, DetectedVulnerability, Misconfiguration, Report, ReportPackage, ResultClass, ScanResult,
-    SecretFinding,
+    SecretFinding, percent_encode,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -346,7 +346,7 @@ fn sbom_purl(report: &Report, result: &ScanResult, purl: &str) -> String {
     let (main, query) = path.split_once('?').map_or((path, None), |(m, q)| (m, Some(q)));
     let mut out = format!("pkg:{ty}/");
     if !main.rsplit_once('@').map_or(main, |(name, _)| name).contains('/') {
-        out.push_str(&purl_encode(&family));
+        out.push_str(&percent_encode(&family));
         out.push('/');
     }
     out.push_str(main);
@@ -358,7 +358,7 @@ fn sbom_purl(report: &Report, result: &ScanResult, purl: &str) -> String {
         .collect();
     let release = os.map_or("", |o| o.name.as_str());
     if !release.is_empty() && !qualifiers.iter().any(|(k, _)| k.eq_ignore_ascii_case("distro")) {
-        qualifiers.push(("distro", purl_encode(&format!("{family}-{release}"))));
+        qualifiers.push(("distro", percent_encode(&format!("{family}-{release}"))));
     }
     qualifiers.sort_by(|a, b| a.0.cmp(b.0));
     for (i, (k, v)) in qualifiers.iter().enumerate() {
@@ -437,10 +437,10 @@ fn image_purl(report: &Report) -> Option<String> {
     if name.is_empty() || digest.is_empty() {
         return None;
     }
-    let mut purl = format!("pkg:oci/{}@{}", purl_encode(&name), purl_encode(digest));
+    let mut purl = format!("pkg:oci/{}@{}", percent_encode(&name), percent_encode(digest));
     if repository != name {
         purl.push_str("?repository_url=");
-        purl.push_str(&purl_encode(repository));
+        purl.push_str(&percent_encode(repository));
     }
     Some(purl)
 }
@@ -453,19 +453,6 @@ fn image_repository(reference: &str) -> &str {
         Some(colon) => &reference[..last + colon],
         None => reference,
     }
-}
-
-/// Percent-encodes everything but the purl spec's unreserved characters.
-fn purl_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

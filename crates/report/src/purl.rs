@@ -1,61 +1,17 @@
-//! Just enough package-URL parsing to match ignore rules against findings.
+//! How ignore rules' package URLs match findings' (parsing is
+//! [`rampart_types::Purl`]'s).
 
-/// A parsed `pkg:type/namespace/name@version?qualifiers#subpath`, decoded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Purl {
-    ty: String,
-    namespace: Vec<String>,
-    name: String,
-    version: Option<String>,
-    qualifiers: Vec<(String, String)>,
-    subpath: Option<String>,
-}
+pub(crate) use rampart_types::Purl;
 
-impl Purl {
-    /// `None` when `s` is not a package URL.
-    pub(crate) fn parse(s: &str) -> Option<Purl> {
-        let s = s.trim();
-        let rest = s.get(..4).filter(|p| p.eq_ignore_ascii_case("pkg:")).map(|_| &s[4..])?;
-        let rest = rest.trim_start_matches('/');
-        let (rest, subpath) = match rest.split_once('#') {
-            Some((r, sp)) => (r, Some(sp.trim_matches('/')).filter(|sp| !sp.is_empty()).map(decode)),
-            None => (rest, None),
-        };
-        let (rest, qualifiers) = match rest.split_once('?') {
-            Some((r, q)) => (r, parse_qualifiers(q)),
-            None => (rest, Vec::new()),
-        };
-        let (ty, path) = rest.split_once('/')?;
-        if ty.is_empty() {
-            return None;
-        }
-        let path = path.trim_end_matches('/');
-        let (namespace, last) = match path.rsplit_once('/') {
-            Some((ns, last)) => (ns.split('/').filter(|s| !s.is_empty()).map(decode).collect(), last),
-            None => (Vec::new(), path),
-        };
-        // Only the last segment can carry the version, so an unencoded npm
-        // scope (`@babel/core`) is not mistaken for one.
-        let (name, version) = match last.rsplit_once('@') {
-            Some((n, v)) if !n.is_empty() => (n, Some(decode(v)).filter(|v| !v.is_empty())),
-            _ => (last, None),
-        };
-        if name.is_empty() {
-            return None;
-        }
-        Some(Purl {
-            ty: ty.to_ascii_lowercase(),
-            namespace,
-            name: decode(name),
-            version,
-            qualifiers,
-            subpath,
-        })
-    }
-
+/// Ignore-rule matching of a pattern purl against a finding's purl.
+pub(crate) trait PurlPattern {
     /// Whether `target` is a package this pattern names: versions, subpaths
     /// and qualifiers constrain only when the pattern gives them.
-    pub(crate) fn matches(&self, target: &Purl) -> bool {
+    fn matches(&self, target: &Purl) -> bool;
+}
+
+impl PurlPattern for Purl {
+    fn matches(&self, target: &Purl) -> bool {
         // rampart's OS purls carry no distro namespace (`pkg:deb/libc6`), while
         // Trivy-style patterns do (`pkg:deb/debian/libc6`): let those meet.
         let os_without_namespace =
@@ -69,59 +25,12 @@ impl Purl {
     }
 }
 
-fn parse_qualifiers(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k.to_ascii_lowercase(), decode(v)))
-        .collect()
-}
-
-/// Percent-decoding that leaves malformed escapes as they are.
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn p(s: &str) -> Purl {
         Purl::parse(s).unwrap_or_else(|| panic!("{s} should parse"))
-    }
-
-    #[test]
-    fn parses_components() {
-        let purl = p("pkg:npm/%40babel/core@7.0.0?arch=x86_64#lib/x");
-        assert_eq!(purl.ty, "npm");
-        assert_eq!(purl.namespace, vec!["@babel".to_string()]);
-        assert_eq!(purl.name, "core");
-        assert_eq!(purl.version.as_deref(), Some("7.0.0"));
-        assert_eq!(purl.qualifiers, vec![("arch".to_string(), "x86_64".to_string())]);
-        assert_eq!(purl.subpath.as_deref(), Some("lib/x"));
-    }
-
-    #[test]
-    fn rejects_non_purls() {
-        for bad in ["", "npm/foo", "pkg:", "pkg:npm", "pkg:/foo", "pkg:npm/"] {
-            assert!(Purl::parse(bad).is_none(), "{bad:?} should not parse");
-        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::{
     FNV_OFFSET, ReportError, SbomStamp, WriteOptions, class_name, fnv1a, image_facts, image_purl,
-    package_facts, purl_encode, sbom_os, sbom_packages, sbom_purl, unique,
+    package_facts, sbom_os, sbom_packages, sbom_purl, unique,
 };
 
 pub(crate) fn write(report: &Report, options: &WriteOptions, out: &mut dyn Write) -> Result<(), ReportError> {
@@ -121,7 +121,7 @@ pub(crate) fn write(report: &Report, options: &WriteOptions, out: &mut dyn Write
         document_namespace: format!(
             "{}/spdx/{namespace_kind}/{}-{}",
             env!("CARGO_PKG_REPOSITORY"),
-            purl_encode(&report.artifact_name),
+            rampart_types::percent_encode(&report.artifact_name),
             stamp.uuid
         ),
         creation_info: CreationInfo {

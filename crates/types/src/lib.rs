@@ -8,13 +8,15 @@ mod diagnostic;
 mod ecosystem;
 mod package;
 mod progress;
+mod purl;
 mod report;
 mod severity;
 
 pub use diagnostic::Diagnostic;
 pub use ecosystem::{Ecosystem, EcosystemParseError};
-pub use package::{Location, Package, purl};
+pub use package::{Location, Package};
 pub use progress::{NoProgress, Progress};
+pub use purl::{Purl, percent_decode, percent_encode, purl};
 pub use report::{
     ArtifactType, CauseMetadata, CommitInfo, Cvss, DataSource, DetectedVulnerability, Layer, Metadata,
     MisconfSummary, Misconfiguration, Os, PkgIdentifier, Report, ReportPackage, ResultClass, SCHEMA_VERSION,

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{Ecosystem, Layer};
+use crate::{Ecosystem, Layer, purl};
 
 /// A line range inside the file a package or finding came from (1-based, inclusive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -61,71 +61,5 @@ impl Package {
 
     pub fn purl(&self) -> String {
         purl(self.ecosystem, &self.name, &self.version)
-    }
-}
-
-/// Builds a package URL (`pkg:type/namespace/name@version`) per the purl spec:
-/// npm scopes, Maven `group:artifact`, Go module paths and Composer
-/// `vendor/name` become namespaces; reserved characters are percent-encoded.
-pub fn purl(ecosystem: Ecosystem, name: &str, version: &str) -> String {
-    let ty = ecosystem.purl_type();
-    let name = match ecosystem {
-        Ecosystem::PyPI => ecosystem.normalize_name(name).replace('_', "-"),
-        _ => name.to_string(),
-    };
-    let (namespace, short) = match ecosystem {
-        Ecosystem::Maven => match name.split_once(':') {
-            Some((g, a)) => (Some(g.to_string()), a.to_string()),
-            None => (None, name),
-        },
-        _ => match name.rsplit_once('/') {
-            Some((ns, n)) => (Some(ns.to_string()), n.to_string()),
-            None => (None, name),
-        },
-    };
-    let mut out = format!("pkg:{ty}/");
-    if let Some(ns) = namespace {
-        for seg in ns.split('/') {
-            out.push_str(&encode(seg));
-            out.push('/');
-        }
-    }
-    out.push_str(&encode(&short));
-    if !version.is_empty() {
-        out.push('@');
-        out.push_str(&encode(version));
-    }
-    out
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn purls_follow_the_spec() {
-        assert_eq!(purl(Ecosystem::Npm, "@babel/core", "7.0.0"), "pkg:npm/%40babel/core@7.0.0");
-        assert_eq!(
-            purl(Ecosystem::Maven, "org.apache.logging.log4j:log4j-core", "2.14.1"),
-            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
-        );
-        assert_eq!(
-            purl(Ecosystem::Go, "github.com/gin-gonic/gin", "v1.9.0"),
-            "pkg:golang/github.com/gin-gonic/gin@v1.9.0"
-        );
-        assert_eq!(purl(Ecosystem::PyPI, "Django_Rest", "1.0+local"), "pkg:pypi/django-rest@1.0%2Blocal");
-        assert_eq!(purl(Ecosystem::Debian, "libc6", "2.36-9"), "pkg:deb/libc6@2.36-9");
     }
 }
