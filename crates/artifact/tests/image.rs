@@ -13,7 +13,7 @@ use std::thread;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use rampart_artifact::image::{
-    ImageError, ImageFile, ImageSource, Limits, Link, OpenOptions, Platform, Squashed, open,
+    Candidate, Claim, ImageError, ImageFile, ImageSource, Limits, Link, OpenOptions, Platform, Squashed, open,
 };
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -58,8 +58,15 @@ fn os_release_version(s: &Squashed) -> String {
     text(f).lines().find_map(|l| l.strip_prefix("VERSION_ID=")).unwrap_or("").trim_matches('"').to_string()
 }
 
-fn claim_os(p: &str) -> bool {
-    matches!(p, "etc/os-release" | "usr/lib/os-release" | "lib/apk/db/installed" | "var/lib/dpkg/status")
+/// A claim that keeps the files whose path matches and reads no other.
+fn keep_paths(matches: impl Fn(&str) -> bool) -> impl Fn(&Candidate<'_>) -> Claim {
+    move |file| if matches(file.path) { Claim::Keep } else { Claim::No }
+}
+
+fn claim_os(file: &Candidate<'_>) -> Claim {
+    keep_paths(|p| {
+        matches!(p, "etc/os-release" | "usr/lib/os-release" | "lib/apk/db/installed" | "var/lib/dpkg/status")
+    })(file)
 }
 
 /// Scanners run images on worker threads.
@@ -155,7 +162,8 @@ fn busybox_layout_with_symlinked_blobs() {
         assert_eq!(image.metadata().layers[0].created_by, "BusyBox 1.38.0 (musl), Alpine 3.23.5");
         // bin/busybox is a hard link to the unclaimed bin/[: read in a second pass.
         let mut seen = Vec::new();
-        let squashed = image.scan(&|p| p == "bin/busybox", &mut |f| seen.push(f.path.clone())).unwrap();
+        let squashed =
+            image.scan(&keep_paths(|p| p == "bin/busybox"), &mut |f| seen.push(f.path.clone())).unwrap();
         assert_eq!(seen, ["bin/busybox"]);
         let busybox = &squashed.files["bin/busybox"];
         assert!(busybox.content.windows(15).any(|w| w == b"BusyBox v1.38.0"), "no version string");
@@ -181,14 +189,14 @@ fn layout_blob_symlinks_are_followed_only_inside_the_layout() {
             .unwrap_or_else(|_| PathBuf::from(fs::read_to_string(entry.path()).unwrap().trim()));
         std::os::unix::fs::symlink(target, dst.join("blobs/sha256").join(entry.file_name())).unwrap();
     }
-    let squashed = open_path(&dst, None).squashed(&|p| p == "bin/busybox").unwrap();
+    let squashed = open_path(&dst, None).squashed(&keep_paths(|p| p == "bin/busybox")).unwrap();
     assert!(squashed.files.contains_key("bin/busybox"));
 
     fs::rename(dst.join("rootfs.tar.gz"), tmp.path().join("rootfs.tar.gz")).unwrap();
     let layer = dst.join("blobs/sha256/5c3b447848a98e48dce106cb3e6acbd4fb6f9b26ee778798137349ce01f4d3c1");
     fs::remove_file(&layer).unwrap();
     std::os::unix::fs::symlink("../../../rootfs.tar.gz", &layer).unwrap();
-    let err = scan_error(open_path(&dst, None).squashed(&|_| false));
+    let err = scan_error(open_path(&dst, None).squashed(&|_| Claim::No));
     assert!(matches!(&err, ImageError::Malformed { reason, .. } if reason.contains("outside")), "{err}");
 }
 
@@ -227,7 +235,7 @@ fn check_app(image: &rampart_artifact::image::Image, kind: &str) {
     assert_eq!(diff_ids, meta.config.diff_ids.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(meta.layers[1].report_layer().diff_id, meta.config.diff_ids[1]);
 
-    let claim = |p: &str| p.starts_with("app/") || p == "etc/motd" || p == "lib/apk/db/installed";
+    let claim = keep_paths(|p| p.starts_with("app/") || p == "etc/motd" || p == "lib/apk/db/installed");
     let mut seen: Vec<ImageFile> = Vec::new();
     let squashed = image.scan(&claim, &mut |f| seen.push(f.clone())).unwrap();
     for (path, size, sha, layer_added, in_final) in app_ground_truth() {
@@ -427,8 +435,8 @@ fn gz_layer(entries: &[E]) -> (Vec<u8>, Vec<u8>) {
     (gzip(&t), t)
 }
 
-fn all(_: &str) -> bool {
-    true
+fn all(_: &Candidate<'_>) -> Claim {
+    Claim::Keep
 }
 
 #[test]
@@ -510,7 +518,7 @@ fn decompression_bomb_stops_at_the_layer_limit() {
     let mut layout = Layout::new();
     layout.image("bomb", &[(blob, big)], None);
     let limits = Limits { max_layer_bytes: 1 << 20, ..Limits::default() };
-    let err = scan_error(layout.open(limits).unwrap().squashed(&|_| false));
+    let err = scan_error(layout.open(limits).unwrap().squashed(&|_| Claim::No));
     match &err {
         ImageError::LimitExceeded { layer, what, limit } => {
             assert!(layer.contains("layer 1 (sha256:"), "{layer}");
@@ -519,7 +527,7 @@ fn decompression_bomb_stops_at_the_layer_limit() {
         other => panic!("expected a limit error, got {other}"),
     }
     // The same image passes with the defaults; the entry count has its own limit.
-    assert!(layout.open(Limits::default()).unwrap().squashed(&|_| false).is_ok());
+    assert!(layout.open(Limits::default()).unwrap().squashed(&|_| Claim::No).is_ok());
     let few = Limits { max_entries: 1, ..Limits::default() };
     let mut many = Layout::new();
     many.image("many", &[gz_layer(&[E::File("a", b""), E::File("b", b"")])], None);
@@ -750,9 +758,9 @@ fn offline_mode_refuses_registries() {
 fn unclaimed_files_are_never_buffered() {
     let image = open_path(&data().join("app/oci"), None);
     let claimed: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
-    let claim = |p: &str| {
-        *claimed.lock().unwrap().entry(p.to_string()).or_default() += 1;
-        p == "app/go/go.mod"
+    let claim = |file: &Candidate<'_>| {
+        *claimed.lock().unwrap().entry(file.path.to_string()).or_default() += 1;
+        if file.path == "app/go/go.mod" { Claim::Keep } else { Claim::No }
     };
     let mut visited = Vec::new();
     let s = image.scan(&claim, &mut |f| visited.push(f.path.clone())).unwrap();
@@ -764,4 +772,145 @@ fn unclaimed_files_are_never_buffered() {
         !claimed.keys().any(|p| p.ends_with('/') || p.starts_with('/')),
         "claim sees only normalized file paths"
     );
+}
+
+#[test]
+fn visit_only_files_reach_the_visitor_but_are_not_kept() {
+    let image = open_path(&data().join("app/oci"), None);
+    let claim = |file: &Candidate<'_>| match file.path {
+        "app/go/go.mod" => Claim::Keep,
+        "app/config/.env" | "etc/motd" => Claim::Visit,
+        _ => Claim::No,
+    };
+    let mut seen: Vec<ImageFile> = Vec::new();
+    let s = image.scan(&claim, &mut |f| seen.push(f.clone())).unwrap();
+    let (_, size, sha, _, _) = app_ground_truth().into_iter().find(|t| t.0 == "app/config/.env").unwrap();
+    let env: Vec<&ImageFile> = seen.iter().filter(|f| f.path == "app/config/.env").collect();
+    assert_eq!(env.len(), 1);
+    assert_eq!((env[0].layer, env[0].mode, env[0].content.len()), (1, 0o640, size));
+    assert_eq!(sha256_hex(&env[0].content), sha);
+    let motds: Vec<usize> = seen.iter().filter(|f| f.path == "etc/motd").map(|f| f.layer).collect();
+    assert_eq!(motds, [0, 2]);
+    assert_eq!(s.files.keys().collect::<Vec<_>>(), ["app/go/go.mod"]);
+    assert_eq!(s.files["app/go/go.mod"].layer, 1);
+}
+
+#[test]
+fn claims_by_mode_and_size_find_large_executables() {
+    let image = open_path(&data().join("app/oci"), None);
+    let large_executable = |file: &Candidate<'_>| {
+        if file.mode & 0o111 != 0 && file.size > 1 << 20 { Claim::Keep } else { Claim::No }
+    };
+    let s = image.squashed(&large_executable).unwrap();
+    assert_eq!(s.files.keys().collect::<Vec<_>>(), ["app/bin/fixture-app", "lib/libcrypto.so.3"]);
+    let app = &s.files["app/bin/fixture-app"];
+    assert_eq!((app.layer, app.mode, app.content.len()), (1, 0o755, 2_164_343));
+    let (_, _, sha, _, _) = app_ground_truth().into_iter().find(|t| t.0 == "app/bin/fixture-app").unwrap();
+    assert_eq!(sha256_hex(&app.content), sha);
+    assert_eq!(s.files["lib/libcrypto.so.3"].layer, 0);
+
+    // The header's mode and size are those of the content that follows.
+    let candidates = Mutex::new(Vec::new());
+    let every_file = |file: &Candidate<'_>| {
+        candidates.lock().unwrap().push((file.path.to_string(), file.mode, file.size));
+        Claim::Visit
+    };
+    let mut visited = Vec::new();
+    let s = image
+        .scan(&every_file, &mut |f| visited.push((f.path.clone(), f.mode, f.content.len() as u64)))
+        .unwrap();
+    assert!(s.files.is_empty());
+    assert!(visited.contains(&("app/bin/fixture-app".to_string(), 0o755, 2_164_343)));
+    assert_eq!(candidates.into_inner().unwrap(), visited);
+}
+
+#[test]
+fn visit_only_files_replace_kept_ones_and_hard_links_follow_their_claim() {
+    let mut layout = Layout::new();
+    layout.image(
+        "v",
+        &[
+            gz_layer(&[
+                E::File("f", b"old"),
+                E::File("unread", b"target"),
+                E::Hard("visit-link", "unread"),
+                E::File("visited", b"visited"),
+                E::Hard("kept-link", "visited"),
+                E::File("kept", b"kept"),
+                E::Hard("visit-link-to-kept", "kept"),
+            ]),
+            gz_layer(&[E::File("f", b"newer")]),
+        ],
+        None,
+    );
+    let candidates = Mutex::new(BTreeMap::new());
+    let claim = |file: &Candidate<'_>| {
+        candidates.lock().unwrap().insert(file.path.to_string(), file.size);
+        match (file.path, file.size) {
+            ("f", 3) | ("kept-link" | "kept", _) => Claim::Keep,
+            ("f" | "visit-link" | "visited" | "visit-link-to-kept", _) => Claim::Visit,
+            _ => Claim::No,
+        }
+    };
+    let mut seen = Vec::new();
+    let s = layout
+        .open(Limits::default())
+        .unwrap()
+        .scan(&claim, &mut |f| seen.push((f.path.clone(), f.layer, text(f))))
+        .unwrap();
+    let seen: Vec<(&str, usize, &str)> = seen.iter().map(|(p, l, t)| (p.as_str(), *l, t.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("f", 0, "old"),
+            ("visited", 0, "visited"),
+            ("kept", 0, "kept"),
+            ("visit-link-to-kept", 0, "kept"),
+            ("f", 1, "newer"),
+            // Links to content not kept come from a second read of layer 1.
+            ("kept-link", 0, "visited"),
+            ("visit-link", 0, "target"),
+        ]
+    );
+    // The visit-only "f" of layer 2 hides the kept one of layer 1.
+    assert_eq!(s.files.keys().collect::<Vec<_>>(), ["kept", "kept-link"]);
+    assert_eq!(text(&s.files["kept-link"]), "visited");
+    assert_eq!(text(s.resolve("visit-link-to-kept").unwrap()), "kept");
+    assert!(s.resolve("visit-link").is_none());
+    assert!(s.links["visit-link"].hard);
+    // A hard link's size is its target's only when that was kept.
+    let candidates = candidates.into_inner().unwrap();
+    assert_eq!((candidates["visit-link-to-kept"], candidates["visit-link"]), (4, 0));
+}
+
+#[test]
+fn kept_bytes_limit_counts_only_kept_files() {
+    let hundred = [b'x'; 100];
+    let mut layout = Layout::new();
+    layout.image(
+        "k",
+        &[gz_layer(&[
+            E::File("keep", b"12345678"),
+            E::File("visit-a", &hundred),
+            E::File("visit-b", &hundred),
+        ])],
+        None,
+    );
+    let claim = |file: &Candidate<'_>| if file.path == "keep" { Claim::Keep } else { Claim::Visit };
+    let limits = Limits { max_buffered_bytes: 10, ..Limits::default() };
+    let mut seen = Vec::new();
+    let s = layout.open(limits.clone()).unwrap().scan(&claim, &mut |f| seen.push(f.path.clone())).unwrap();
+    assert_eq!(seen, ["keep", "visit-a", "visit-b"]);
+    assert_eq!(s.files.keys().collect::<Vec<_>>(), ["keep"]);
+    let err = scan_error(layout.open(limits).unwrap().scan(&all, &mut |_| {}));
+    assert!(matches!(&err, ImageError::LimitExceeded { what, .. } if what.contains("visit-a")), "{err}");
+
+    // Visit-only files obey the per-file limit when read, and `squashed`,
+    // having no visitor, does not read them.
+    let small = Limits { max_file_bytes: 50, ..Limits::default() };
+    let s = layout.open(small.clone()).unwrap().scan(&claim, &mut |_| {}).unwrap();
+    assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+    let s = layout.open(small).unwrap().squashed(&claim).unwrap();
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    assert_eq!(s.files.keys().collect::<Vec<_>>(), ["keep"]);
 }

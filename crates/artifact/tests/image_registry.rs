@@ -15,8 +15,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rampart_artifact::image::{
-    Credentials, Image, ImageError, ImageSource, OpenOptions, RawManifest, Reference, RegistryClient,
-    RegistryOptions, Squashed, open,
+    Candidate, Claim, Credentials, Image, ImageError, ImageSource, OpenOptions, RawManifest, Reference,
+    RegistryClient, RegistryOptions, Squashed, open,
 };
 use rampart_testkit::{free_port, wait_until_listening};
 use sha2::{Digest, Sha256};
@@ -185,8 +185,13 @@ fn os_version(s: &Squashed) -> String {
     text.lines().find_map(|l| l.strip_prefix("VERSION_ID=")).unwrap_or("").to_string()
 }
 
-fn claim_os(p: &str) -> bool {
-    p == "etc/os-release" || p == "lib/apk/db/installed"
+/// A claim that keeps the files whose path matches and reads no other.
+fn keep_paths(matches: impl Fn(&str) -> bool) -> impl Fn(&Candidate<'_>) -> Claim {
+    move |file| if matches(file.path) { Claim::Keep } else { Claim::No }
+}
+
+fn claim_os(file: &Candidate<'_>) -> Claim {
+    keep_paths(|p| p == "etc/os-release" || p == "lib/apk/db/installed")(file)
 }
 
 #[test]
@@ -205,7 +210,7 @@ fn anonymous_push_pull_digests_and_platforms() {
     assert_eq!(meta.manifest_digest.as_deref(), Some(APP_MANIFEST));
     assert_eq!(meta.image_id, layout("app").metadata().image_id);
     assert_eq!(meta.layers, layout("app").metadata().layers);
-    let claim = |p: &str| p.starts_with("app/python/") || p == "etc/motd";
+    let claim = keep_paths(|p| p.starts_with("app/python/") || p == "etc/motd");
     let mut seen = Vec::new();
     let squashed = image.scan(&claim, &mut |f| seen.push((f.path.clone(), f.layer))).unwrap();
     assert!(seen.contains(&("app/python/requirements.txt".to_string(), 1)));
@@ -525,7 +530,7 @@ fn bearer_token_auth() {
 
     let image = pull(&app, with_creds(USER, PASSWORD), None).unwrap();
     assert_eq!(image.metadata().manifest_digest.as_deref(), Some(APP_MANIFEST));
-    let squashed = image.squashed(&|p| p == "etc/motd").unwrap();
+    let squashed = image.squashed(&keep_paths(|p| p == "etc/motd")).unwrap();
     assert_eq!(squashed.files["etc/motd"].layer, 2);
     // One token for the pull scope serves the manifest, config and layers.
     assert_eq!(

@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result, bail};
 use rampart_artifact::image::Credentials;
 use rampart_artifact::image::{
-    ImageConfig, ImageSource, OpenOptions, Reference, RegistryOptions, default_docker_config,
-    default_docker_socket,
+    Candidate, Claim, ImageConfig, ImageSource, OpenOptions, Reference, RegistryOptions,
+    default_docker_config, default_docker_socket,
 };
-use rampart_types::{ArtifactType, Layer, ResultClass, ScanResult, SecretFinding};
+use rampart_catalog::installed::{self, InstalledKind};
+use rampart_types::{
+    ArtifactType, Diagnostic, Layer, Package, Progress as _, ResultClass, ScanResult, SecretFinding,
+};
 
 use crate::cli::{ImageArgs, ImageSrc};
 use crate::output::{OutputPlan, finish, new_report};
@@ -50,20 +53,44 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     let layers: Vec<Layer> = meta.layers.iter().map(|l| l.report_layer()).collect();
     ctx.ui.debug(format!("{} layers", layers.len()));
 
-    // Secrets: every version of every file, with the layer that added it; a
-    // file carried unchanged into a later layer is reported once.
+    // One pass: secrets in every version of every file (a file carried
+    // unchanged into a later layer is reported once), Go build info in
+    // executables, and the files the catalogers need kept for the end.
     let mut found: BTreeMap<String, Vec<SecretFinding>> = BTreeMap::new();
+    let mut go_binaries: BTreeMap<String, (Vec<Package>, Layer)> = BTreeMap::new();
     let wants_secret = |path: &str| secrets.as_ref().is_some_and(|s| !s.skips_path(path));
-    let claim = |path: &str| system::claims(&analyzers, path) || wants_secret(path);
+    let wants_binaries = analyzers.detector.is_some() || analyzers.list_all_pkgs;
+    let claim = |c: &Candidate<'_>| {
+        if system::claims(&analyzers, c.path) {
+            Claim::Keep
+        } else if wants_secret(c.path) || (wants_binaries && installed::claims_binary(c.mode, c.size)) {
+            Claim::Visit
+        } else {
+            Claim::No
+        }
+    };
     let bar = ctx.ui.progress();
-    use rampart_types::Progress as _;
     bar.start("layers", Some(layers.len() as u64));
     let mut last_layer = 0;
+    let mut warnings = Vec::new();
     let squashed = image
         .scan(&claim, &mut |file| {
             if file.layer != last_layer {
                 bar.advance((file.layer - last_layer) as u64);
                 last_layer = file.layer;
+            }
+            let layer = layers.get(file.layer).cloned().unwrap_or_default();
+            if wants_binaries
+                && installed::claims_binary(file.mode, file.content.len() as u64)
+                && installed::is_binary_head(&file.content)
+            {
+                match installed::parse(InstalledKind::GoBinary, &file.path, &file.content) {
+                    Ok(parsed) if !parsed.packages.is_empty() => {
+                        go_binaries.insert(file.path.clone(), (parsed.packages, layer.clone()));
+                    }
+                    Ok(_) => {}
+                    Err(e) => warnings.push(Diagnostic::new(file.path.as_str(), format!("skipped: {e}"))),
+                }
             }
             let Some(scanner) = secrets.as_ref().filter(|s| !s.skips_path(&file.path)) else { return };
             let entry = found.entry(file.path.clone()).or_default();
@@ -74,7 +101,7 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
                         && s.matched == secret.matched
                 });
                 if !seen {
-                    secret.layer = layers.get(file.layer).cloned().unwrap_or_default();
+                    secret.layer = layer.clone();
                     entry.push(secret);
                 }
             }
@@ -82,11 +109,11 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
         .with_context(|| format!("image {name}"))?;
     bar.finish();
     ctx.ui.warn_diagnostics(&squashed.warnings);
+    ctx.ui.warn_diagnostics(&warnings);
 
     let files: Vec<SystemFile> = squashed
         .files
         .into_values()
-        .filter(|f| system::claims(&analyzers, &f.path))
         .map(|f| SystemFile {
             layer: layers.get(f.layer).cloned().unwrap_or_default(),
             path: f.path,
@@ -96,6 +123,18 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     let scan = system::analyze(&name, &files, &analyzers, None);
     ctx.ui.warn_diagnostics(&scan.warnings);
     let mut results = scan.results;
+    for (path, (packages, layer)) in go_binaries {
+        let packages: Vec<Package> =
+            packages.into_iter().map(|p| Package { layer: layer.clone(), ..p }).collect();
+        results.push(system::language_result(
+            &format!("/{path}"),
+            "gobinary",
+            packages,
+            &analyzers,
+            &mut warnings,
+        ));
+    }
+    ctx.ui.warn_diagnostics(&warnings);
     if let Some(scanner) = &secrets {
         results.extend(config_secrets(scanner, &meta.config));
     }

@@ -140,8 +140,8 @@ pub fn analyze(
     SystemScan { os: catalog.os.clone(), results, warnings }
 }
 
-/// One result for installed packages of one kind (`Python`, `Node.js`).
-fn language_result(
+/// One result for installed packages of one kind (`Python`, `Node.js`, a Go binary).
+pub fn language_result(
     target: &str,
     kind: &str,
     mut packages: Vec<Package>,

@@ -1,6 +1,6 @@
 //! Streaming layers: decompress once, hash the tar stream for its DiffID,
-//! walk the tar headers, buffer only claimed files, and apply whiteouts to
-//! build the squashed view.
+//! walk the tar headers, read only claimed files, keep only those claimed
+//! [`Claim::Keep`], and apply whiteouts to build the squashed view.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
@@ -14,6 +14,33 @@ use std::thread::JoinHandle;
 use super::digest::{Digest, Mismatch};
 use super::tar::{Entry, Kind, TarError, TarReader};
 use super::{ImageError, Limits};
+
+/// A regular file as its tar header describes it, before its content is
+/// read: what a claim can decide on, so that files recognized by their
+/// metadata (executables of some size) need not be read to be rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate<'a> {
+    /// Path relative to `/`, as in [`ImageFile::path`].
+    pub path: &'a str,
+    /// Permission bits (`0o755`).
+    pub mode: u32,
+    /// Content size in bytes. A hard link has its target's size when the
+    /// target was kept, otherwise 0: tar does not record it on the link.
+    pub size: u64,
+}
+
+/// What a scan does with a regular file (or a hard link to one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Not read.
+    No,
+    /// Read and shown to the visitor, then dropped: seen without being held
+    /// for the rest of the scan.
+    Visit,
+    /// Read, shown to the visitor and kept in [`Squashed::files`] (while no
+    /// later layer deletes or replaces it).
+    Keep,
+}
 
 /// A regular file from an image, with the layer that wrote it.
 #[derive(Clone, PartialEq, Eq)]
@@ -50,10 +77,10 @@ pub struct Link {
     pub layer: usize,
 }
 
-/// The filesystem an image unpacks to, restricted to claimed files.
+/// The filesystem an image unpacks to, restricted to kept files.
 #[derive(Debug, Default)]
 pub struct Squashed {
-    /// Claimed regular files present after all layers, by path.
+    /// Regular files claimed [`Claim::Keep`] and present after all layers, by path.
     pub files: BTreeMap<String, ImageFile>,
     /// Every link present after all layers (claimed or not), by path.
     pub links: BTreeMap<String, Link>,
@@ -65,8 +92,8 @@ pub struct Squashed {
 const MAX_LINK_HOPS: usize = 40;
 
 impl Squashed {
-    /// A claimed file, following symlinks (and hard links whose target was
-    /// not itself buffered) the way a chrooted process would: absolute
+    /// A kept file, following symlinks (and hard links whose target was
+    /// not itself kept) the way a chrooted process would: absolute
     /// targets start at the image root and `..` stops there.
     pub fn resolve(&self, path: &str) -> Option<&ImageFile> {
         let mut pending: Vec<String> = path.split('/').rev().map(str::to_string).collect();
@@ -98,7 +125,10 @@ impl Squashed {
 
 enum Node {
     File(ImageFile),
-    Link(Link),
+    /// With what a second read of the link's layer still owes it: a hard
+    /// link claimed when its target's content was not at hand. `No` for
+    /// symlinks and links already served.
+    Link(Link, Claim),
 }
 
 /// One layer to stream, as `Image::scan` hands it over.
@@ -111,9 +141,9 @@ pub(crate) struct LayerInput<'a> {
     pub(crate) blob: Box<dyn Read + 'a>,
 }
 
-/// What was claimed so far, plus the running totals the limits apply to.
+/// What was kept so far, plus the running totals the limits apply to.
 pub(crate) struct Scanner<'c> {
-    claim: &'c dyn Fn(&str) -> bool,
+    claim: &'c dyn Fn(&Candidate<'_>) -> Claim,
     limits: &'c Limits,
     tree: BTreeMap<String, Node>,
     warnings: Vec<Diagnostic>,
@@ -126,7 +156,7 @@ pub(crate) struct Scanner<'c> {
 const STREAM_BUFFER: usize = 256 * 1024;
 
 impl<'c> Scanner<'c> {
-    pub(crate) fn new(claim: &'c dyn Fn(&str) -> bool, limits: &'c Limits) -> Self {
+    pub(crate) fn new(claim: &'c dyn Fn(&Candidate<'_>) -> Claim, limits: &'c Limits) -> Self {
         Scanner {
             claim,
             limits,
@@ -145,7 +175,7 @@ impl<'c> Scanner<'c> {
                 Node::File(f) => {
                     out.files.insert(path, f);
                 }
-                Node::Link(l) => {
+                Node::Link(l, _) => {
                     out.links.insert(path, l);
                 }
             }
@@ -153,37 +183,40 @@ impl<'c> Scanner<'c> {
         out
     }
 
-    /// Claimed hard links whose target was not claimed, so not buffered,
-    /// by layer: `(link, target)`. Tar hard links point back to an earlier
-    /// member, so their content needs a second read of the layer.
-    pub(crate) fn unresolved_hard_links(&self) -> BTreeMap<usize, Vec<(String, String)>> {
-        let mut out: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
+    /// Claimed hard links whose target's content was not at hand (not
+    /// claimed, visit-only, or replaced since), by layer: `(link, target,
+    /// claim)`. Tar hard links point back to an earlier member, so their
+    /// content needs a second read of the layer.
+    pub(crate) fn unresolved_hard_links(&self) -> BTreeMap<usize, Vec<(String, String, Claim)>> {
+        let mut out: BTreeMap<usize, Vec<(String, String, Claim)>> = BTreeMap::new();
         for (path, node) in &self.tree {
-            if let Node::Link(Link { target, hard: true, layer }) = node
-                && (self.claim)(path)
+            if let Node::Link(Link { target, hard: true, layer }, claim) = node
+                && *claim != Claim::No
             {
-                out.entry(*layer).or_default().push((path.clone(), target.clone()));
+                out.entry(*layer).or_default().push((path.clone(), target.clone(), *claim));
             }
         }
         out
     }
 
     /// Gives hard links the content their targets had in `reread`, a
-    /// second read of the links' layer that claimed only the targets.
+    /// second read of the links' layer that kept only the targets.
     pub(crate) fn fill_hard_links(
         &mut self,
-        links: Vec<(String, String)>,
+        links: Vec<(String, String, Claim)>,
         reread: &Squashed,
         label: &str,
         visit: &mut dyn FnMut(&ImageFile),
     ) -> Result<(), ImageError> {
-        for (path, target) in links {
+        for (path, target, claim) in links {
             let Some(found) = reread.files.get(&target) else { continue };
-            let Some(Node::Link(link)) = self.tree.get(&path) else { continue };
+            let Some(Node::Link(link, _)) = self.tree.get(&path) else { continue };
             let file =
                 ImageFile { path, layer: link.layer, mode: found.mode, content: found.content.clone() };
             visit(&file);
-            self.insert_file(file, label)?;
+            if claim == Claim::Keep {
+                self.insert_file(file, label)?;
+            }
         }
         Ok(())
     }
@@ -279,7 +312,8 @@ impl<'c> Scanner<'c> {
                     self.remove(&path);
                 }
                 Kind::File => {
-                    if !(self.claim)(&path) {
+                    let claim = (self.claim)(&Candidate { path: &path, mode: entry.mode, size: entry.size });
+                    if claim == Claim::No {
                         self.remove(&path);
                         continue;
                     }
@@ -296,12 +330,18 @@ impl<'c> Scanner<'c> {
                     let file =
                         ImageFile { path, layer, mode: entry.mode, content: std::mem::take(&mut content) };
                     visit(&file);
-                    self.insert_file(file, label)?;
+                    if claim == Claim::Keep {
+                        self.insert_file(file, label)?;
+                    } else {
+                        // The file replaces whatever a lower layer had at its path.
+                        self.remove(&file.path);
+                        content = file.content;
+                    }
                 }
                 Kind::HardLink => self.hard_link(path, &entry, layer, label, visit)?,
                 Kind::Symlink => {
                     let target = String::from_utf8_lossy(&entry.link).into_owned();
-                    self.insert_link(path, Link { target, hard: false, layer });
+                    self.insert_link(path, Link { target, hard: false, layer }, Claim::No);
                 }
                 Kind::Other => {
                     self.remove(&path);
@@ -312,8 +352,8 @@ impl<'c> Scanner<'c> {
     }
 
     /// A hard link is a second name for an earlier file: when that file was
-    /// buffered, the link gets its own copy (a later whiteout of either name
-    /// leaves the other intact).
+    /// kept, the link gets its own copy (a later whiteout of either name
+    /// leaves the other intact); otherwise its claim waits for a reread.
     fn hard_link(
         &mut self,
         path: String,
@@ -330,14 +370,26 @@ impl<'c> Scanner<'c> {
                 return Ok(());
             }
         };
-        if (self.claim)(&path)
-            && let Some(Node::File(f)) = self.tree.get(&target)
-        {
-            let file = ImageFile { path, layer, mode: entry.mode, content: f.content.clone() };
-            visit(&file);
-            return self.insert_file(file, label);
-        }
-        self.insert_link(path, Link { target, hard: true, layer });
+        let kept = match self.tree.get(&target) {
+            Some(Node::File(f)) => Some(&f.content),
+            _ => None,
+        };
+        let size = kept.map_or(0, |c| c.len() as u64);
+        let claim = (self.claim)(&Candidate { path: &path, mode: entry.mode, size });
+        let pending = match (claim, kept) {
+            (Claim::No, _) => Claim::No,
+            (_, None) => claim,
+            (_, Some(content)) => {
+                let file =
+                    ImageFile { path: path.clone(), layer, mode: entry.mode, content: content.clone() };
+                visit(&file);
+                if claim == Claim::Keep {
+                    return self.insert_file(file, label);
+                }
+                Claim::No
+            }
+        };
+        self.insert_link(path, Link { target, hard: true, layer }, pending);
         Ok(())
     }
 
@@ -350,15 +402,15 @@ impl<'c> Scanner<'c> {
         if self.buffered > self.limits.max_buffered_bytes {
             return Err(ImageError::LimitExceeded {
                 layer: label.to_string(),
-                what: format!("the claimed files kept in memory (at {path})"),
+                what: format!("the files kept in memory (at {path})"),
                 limit: format!("{} bytes", self.limits.max_buffered_bytes),
             });
         }
         Ok(())
     }
 
-    fn insert_link(&mut self, path: String, link: Link) {
-        if let Some(old) = self.tree.insert(path, Node::Link(link)) {
+    fn insert_link(&mut self, path: String, link: Link, pending: Claim) {
+        if let Some(old) = self.tree.insert(path, Node::Link(link, pending)) {
             self.forget(&old);
         }
     }
@@ -408,7 +460,7 @@ impl<'c> Scanner<'c> {
 fn node_layer(n: &Node) -> usize {
     match n {
         Node::File(f) => f.layer,
-        Node::Link(l) => l.layer,
+        Node::Link(l, _) => l.layer,
     }
 }
 

@@ -4,9 +4,10 @@
 //! docker-archive, a registry, or a Docker Engine. [`Image::scan`] then
 //! streams each layer exactly once: one decompression, one SHA-256 of the
 //! tar stream (checked against the config's DiffIDs), one walk of the tar
-//! headers. Only files the caller claims are read into memory; nothing is
-//! ever written to disk, except the scratch copy of a compressed archive or
-//! a Docker Engine export, which is an unlinked temporary file.
+//! headers. Only files the caller claims are read into memory, and only
+//! those claimed [`Claim::Keep`] stay there; nothing is ever written to
+//! disk, except the scratch copy of a compressed archive or a Docker Engine
+//! export, which is an unlinked temporary file.
 
 use std::collections::HashSet;
 use std::io::{self, Read};
@@ -22,7 +23,7 @@ mod resolve;
 mod spec;
 mod tar;
 
-pub use layer::{ImageFile, Link, Squashed};
+pub use layer::{Candidate, Claim, ImageFile, Link, Squashed};
 pub use reference::Reference;
 pub use registry::{Credentials, FetchedManifest, RegistryClient, RegistryOptions, default_docker_config};
 pub use spec::{HistoryEntry, ImageConfig, Platform};
@@ -87,7 +88,8 @@ pub struct Limits {
     pub max_entries: u64,
     /// A claimed file larger than this is skipped with a warning.
     pub max_file_bytes: u64,
-    /// Claimed file contents held at once (the squashed view).
+    /// Kept file contents held at once (the squashed view). Visit-only
+    /// files do not count: each is dropped once visited.
     pub max_buffered_bytes: u64,
 }
 
@@ -268,17 +270,20 @@ impl Image {
         self.manifest.as_ref()
     }
 
-    /// Streams every layer once. `claim` sees each regular file's path
-    /// (relative to `/`); `visit` gets every claimed file of every layer in
-    /// order, including those a later layer deletes or replaces (secrets in
-    /// them are still in the image). Returns the squashed view.
+    /// Streams every layer once. `claim` is asked once about each regular
+    /// file and hard link, from its tar header; `visit` gets every file
+    /// claimed [`Claim::Visit`] or [`Claim::Keep`] of every layer in order,
+    /// including those a later layer deletes or replaces (secrets in them
+    /// are still in the image). Returns the squashed view, which holds only
+    /// the files claimed `Keep`.
     ///
-    /// A claimed hard link to an unclaimed file (busybox's applets) is the
-    /// one exception to the single pass: its layer is read a second time
-    /// for the target's content, and `visit` sees it after the last layer.
+    /// A claimed hard link to a file whose content was not kept (busybox's
+    /// applets) is the one exception to the single pass: its layer is read
+    /// a second time for the target's content, and `visit` sees it after
+    /// the last layer.
     pub fn scan(
         &self,
-        claim: &dyn Fn(&str) -> bool,
+        claim: &dyn Fn(&Candidate<'_>) -> Claim,
         visit: &mut dyn FnMut(&ImageFile),
     ) -> Result<Squashed, ImageError> {
         let mut scanner = Scanner::new(claim, &self.limits);
@@ -290,8 +295,9 @@ impl Image {
             scanner.layer(LayerInput { index, label, diff_id, blob }, visit)?;
         }
         for (index, links) in scanner.unresolved_hard_links() {
-            let targets: HashSet<String> = links.iter().map(|(_, target)| target.clone()).collect();
-            let claim_targets = |path: &str| targets.contains(path);
+            let targets: HashSet<String> = links.iter().map(|(_, target, _)| target.clone()).collect();
+            let claim_targets =
+                |file: &Candidate<'_>| if targets.contains(file.path) { Claim::Keep } else { Claim::No };
             let mut reread = Scanner::new(&claim_targets, &self.limits);
             let label = self.layer_label(index);
             let diff_id = Digest::parse(&self.metadata.layers[index].diff_id)
@@ -304,9 +310,15 @@ impl Image {
         Ok(scanner.finish())
     }
 
-    /// The final filesystem's claimed files, without a per-layer visitor.
-    pub fn squashed(&self, claim: &dyn Fn(&str) -> bool) -> Result<Squashed, ImageError> {
-        self.scan(claim, &mut |_| {})
+    /// The final filesystem's kept files, without a per-layer visitor.
+    /// [`Claim::Visit`] acts as [`Claim::No`]: with no visitor there is no
+    /// reason to read those files.
+    pub fn squashed(&self, claim: &dyn Fn(&Candidate<'_>) -> Claim) -> Result<Squashed, ImageError> {
+        let keep_only = |file: &Candidate<'_>| match claim(file) {
+            Claim::Keep => Claim::Keep,
+            Claim::Visit | Claim::No => Claim::No,
+        };
+        self.scan(&keep_only, &mut |_| {})
     }
 
     /// `layer 2 (sha256:…)`: 1-based, as people count layers.
