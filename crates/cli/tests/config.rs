@@ -98,3 +98,31 @@ fn fs_runs_the_checks_with_the_misconfig_scanner() {
     let out = scan("fs", dir.path()).args(["-f", "json", "."]).output().unwrap();
     assert!(failures(&json(&out)).is_empty(), "misconfig is not a default scanner");
 }
+
+#[test]
+fn terraform_exposing_a_database_is_caught() {
+    let main_tf = r#"variable "public" {
+  default = true
+}
+
+resource "aws_db_instance" "main" {
+  engine              = "postgres"
+  instance_class      = "db.t3.micro"
+  publicly_accessible = var.public
+  storage_encrypted   = true
+}
+"#;
+    let dir = project(&[("infra/main.tf", main_tf)]);
+    let out = scan("config", dir.path())
+        .args(["-f", "json", "--severity", "CRITICAL", "--exit-code", "192", "."])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 192, "{}", stderr(&out));
+    let report = json(&out);
+    assert!(
+        failures(&report).contains(&("infra/main.tf".to_string(), "AVD-AWS-0082".to_string(), 8)),
+        "{:?}",
+        failures(&report)
+    );
+    assert_eq!(report["Results"][0]["Type"], "terraform");
+}

@@ -1,9 +1,10 @@
-//! Misconfiguration checks for infrastructure-as-code: Dockerfiles and
-//! Kubernetes manifests, each check with an id, severity, explanation, fix
+//! Misconfiguration checks for infrastructure-as-code: Dockerfiles,
+//! Kubernetes manifests and Terraform, each check with an id, severity, explanation, fix
 //! and the line of the offending instruction or field.
 
 mod dockerfile;
 mod kubernetes;
+mod terraform;
 
 use std::path::Path;
 
@@ -23,25 +24,33 @@ pub enum ConfigKind {
     /// YAML or JSON that may hold Kubernetes objects; files without
     /// `apiVersion`/`kind` documents yield nothing.
     Kubernetes,
+    /// Terraform HCL (`*.tf`), read together with the other `*.tf` files of
+    /// its directory.
+    Terraform,
 }
 
 impl ConfigKind {
     /// The kind of a file, judged by its name only: `Dockerfile`,
-    /// `Dockerfile.*`, `*.dockerfile`, `Containerfile`; `*.yaml`, `*.yml`, `*.json`.
+    /// `Dockerfile.*`, `*.dockerfile`, `Containerfile`; `*.yaml`, `*.yml`, `*.json`; `*.tf`.
     pub fn detect(path: &Path) -> Option<ConfigKind> {
         let name = path.file_name()?.to_string_lossy();
         if dockerfile::is_dockerfile_name(&name) {
             return Some(ConfigKind::Dockerfile);
         }
         let ext = Path::new(name.as_ref()).extension()?.to_string_lossy().to_ascii_lowercase();
-        matches!(ext.as_str(), "yaml" | "yml" | "json").then_some(ConfigKind::Kubernetes)
+        match ext.as_str() {
+            "yaml" | "yml" | "json" => Some(ConfigKind::Kubernetes),
+            "tf" => Some(ConfigKind::Terraform),
+            _ => None,
+        }
     }
 
-    /// The result type Trivy reports use (`dockerfile`, `kubernetes`).
+    /// The result type Trivy reports use (`dockerfile`, `kubernetes`, `terraform`).
     pub fn trivy_type(self) -> &'static str {
         match self {
             ConfigKind::Dockerfile => "dockerfile",
             ConfigKind::Kubernetes => "kubernetes",
+            ConfigKind::Terraform => "terraform",
         }
     }
 }
@@ -74,6 +83,7 @@ pub fn scan(kind: ConfigKind, path: &Path, display: &str, content: &[u8]) -> Res
     match kind {
         ConfigKind::Dockerfile => dockerfile::scan(path, display, content),
         ConfigKind::Kubernetes => kubernetes::scan(display, content),
+        ConfigKind::Terraform => terraform::scan(path, display, content),
     }
 }
 
@@ -81,5 +91,6 @@ pub fn scan(kind: ConfigKind, path: &Path, display: &str, content: &[u8]) -> Res
 pub fn checks() -> Vec<CheckInfo> {
     let mut all = dockerfile::checks();
     all.extend(kubernetes::checks());
+    all.extend(terraform::checks());
     all
 }
