@@ -222,6 +222,9 @@ pub struct VulnOptions {
     /// Secret rules file: extra rules, disabled built-ins, allowlists (Trivy's secret config shape)
     #[arg(long, env = "RAMPART_SECRET_CONFIG", value_name = "FILE")]
     pub secret_config: Option<PathBuf>,
+    /// Files larger than this are not scanned for secrets
+    #[arg(long, env = "RAMPART_SECRET_MAX_FILE_SIZE", value_name = "BYTES", default_value_t = rampart_secret::DEFAULT_MAX_FILE_SIZE)]
+    pub secret_max_file_size: u64,
     /// Report only vulnerabilities that have a fix
     #[arg(long, env = "RAMPART_IGNORE_UNFIXED")]
     pub ignore_unfixed: bool,

@@ -176,7 +176,7 @@ pub fn analyzers<'a>(
             None => rampart_secret::Scanner::new()?,
         };
         ctx.ui.warn_diagnostics(scanner.warnings());
-        Some(scanner)
+        Some(scanner.with_max_file_size(vuln.secret_max_file_size))
     } else {
         None
     };

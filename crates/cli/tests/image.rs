@@ -229,3 +229,69 @@ fn go_binaries_in_images_match_the_ground_truth_advisories() {
     expected.sort();
     assert_eq!(found, expected);
 }
+
+/// A copy of the Alpine docker-archive with two more layers: one adds
+/// `app/.env` holding a key, the next deletes it with a whiteout.
+fn archive_with_deleted_secret(dir: &std::path::Path) -> std::path::PathBuf {
+    let src = shared_data().join("images/alpine-3.20/alpine-3.20.docker.tar");
+    let dest = dir.join("deleted.tar");
+    let script = r#"
+import hashlib, io, json, sys, tarfile
+src, dest = sys.argv[1:3]
+def layer(entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+with tarfile.open(src) as t:
+    members = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+manifest = json.loads(members["manifest.json"])
+config = json.loads(members[manifest[0]["Config"]])
+added = layer([("app/.env", b"AWS_ACCESS_KEY_ID=AKIARAMPART2FIXTURE7\n")])
+removed = layer([("app/.wh..env", b"")])
+for data, cmd in ((added, "COPY .env /app/"), (removed, "RUN rm /app/.env")):
+    digest = hashlib.sha256(data).hexdigest()
+    members[digest + "/layer.tar"] = data
+    manifest[0]["Layers"].append(digest + "/layer.tar")
+    config["rootfs"]["diff_ids"].append("sha256:" + digest)
+    config.setdefault("history", []).append({"created_by": cmd})
+raw = json.dumps(config).encode()
+del members[manifest[0]["Config"]]
+name = hashlib.sha256(raw).hexdigest() + ".json"
+members[name] = raw
+manifest[0]["Config"] = name
+members["manifest.json"] = json.dumps(manifest).encode()
+with tarfile.open(dest, "w") as out:
+    for n, data in members.items():
+        info = tarfile.TarInfo(n)
+        info.size = len(data)
+        out.addfile(info, io.BytesIO(data))
+"#;
+    let status =
+        std::process::Command::new("python3").arg("-c").arg(script).arg(&src).arg(&dest).status().unwrap();
+    assert!(status.success(), "building the test archive");
+    dest
+}
+
+#[test]
+fn a_secret_deleted_by_a_later_layer_is_still_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive_with_deleted_secret(dir.path());
+    let out = scan("image", dir.path()).args(["-f", "json", "--input"]).arg(&archive).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    let secret = report["Results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Class"] == "secret")
+        .expect("the deleted key");
+    assert_eq!(secret["Target"], "/app/.env");
+    let found = &secret["Secrets"][0];
+    assert_eq!(found["RuleID"], "aws-access-key-id");
+    assert_eq!(found["Layer"]["CreatedBy"], "COPY .env /app/", "the layer that added it");
+    assert_eq!(found["Layer"]["DiffID"], report["Metadata"]["DiffIDs"][1]);
+}

@@ -42,6 +42,12 @@ fn secrets_are_found_redacted_and_gated() {
 
     let out = scan("fs", dir.path()).args(["--scanners", "vuln", "--exit-code", "4", "."]).output().unwrap();
     assert_eq!(code(&out), 0, "no secret scanning asked for: {}", stderr(&out));
+
+    let out = scan("fs", dir.path())
+        .args(["--secret-max-file-size", "64", "--exit-code", "4", "."])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "the .env is over the limit and skipped: {}", stderr(&out));
 }
 
 #[test]
