@@ -69,11 +69,6 @@ pub fn analyze(
                     Ok(d) => {
                         warnings.extend(d.warnings);
                         result.vulnerabilities = d.vulnerabilities;
-                        for v in &mut result.vulnerabilities {
-                            if let Some(p) = packages.iter().find(|p| p.id() == v.pkg_id) {
-                                v.layer = p.layer.clone();
-                            }
-                        }
                     }
                     Err(e) => {
                         warnings.push(Diagnostic::new(name, format!("matching OS packages failed: {e}")))
@@ -156,11 +151,6 @@ pub fn language_result(
             Ok(d) => {
                 warnings.extend(d.warnings);
                 result.vulnerabilities = d.vulnerabilities;
-                for v in &mut result.vulnerabilities {
-                    if let Some(p) = packages.iter().find(|p| p.id() == v.pkg_id) {
-                        v.layer = p.layer.clone();
-                    }
-                }
             }
             Err(e) => warnings.push(Diagnostic::new(target, format!("matching failed: {e}"))),
         }

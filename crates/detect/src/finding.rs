@@ -143,7 +143,7 @@ fn finding(pkg: &Package, scheme: Scheme, mut group: Vec<&Member<'_, '_>>) -> De
         pkg_identifier: PkgIdentifier { purl: pkg.purl() },
         installed_version: pkg.version.clone(),
         status: if fixed.is_empty() { Status::Affected } else { Status::Fixed },
-        layer: Default::default(),
+        layer: pkg.layer.clone(),
         fixed_version: fixed.join(", "),
         severity_source: rating.source,
         severity: rating.severity,
