@@ -1,6 +1,6 @@
 //! `rampart db …` and the database a scan needs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
@@ -63,26 +63,26 @@ fn update(ctx: &Context, mirror: Option<&str>, ecosystems: &[String]) -> Result<
 
 /// Opens the database for a scan, refreshing it first when it is missing or
 /// stale, unless `--offline` or `--skip-db-update`. A failed refresh falls
-/// back to the existing database with a warning.
+/// back to the existing database with a warning; with none to fall back
+/// to, the refresh's error is the one reported.
 pub fn open_for_scan(ctx: &Context, opts: &VulnOptions) -> Result<Db> {
     let dir = ctx.db_dir();
-    if !ctx.offline
-        && !opts.skip_db_update
-        && rampart_vulndb::is_stale(&dir, MAX_AGE)
-        && let Err(err) = update(ctx, opts.db_mirror.as_deref(), &opts.db_ecosystems)
-    {
-        if !exists(&dir) {
-            return Err(err);
+    let refresh_failed = if !ctx.offline && !opts.skip_db_update && rampart_vulndb::is_stale(&dir, MAX_AGE) {
+        update(ctx, opts.db_mirror.as_deref(), &opts.db_ecosystems).err()
+    } else {
+        None
+    };
+    let db = match (Db::open(&dir), refresh_failed) {
+        (Ok(db), None) => db,
+        (Ok(db), Some(err)) => {
+            ctx.ui.warn(format!("{err:#}; scanning with the existing database"));
+            db
         }
-        ctx.ui.warn(format!("{err:#}; scanning with the existing database"));
-    }
-    let db = Db::open(&dir).with_context(|| "opening the vulnerability database".to_string())?;
+        (Err(_), Some(err)) => return Err(err),
+        (Err(e), None) => return Err(e).context("opening the vulnerability database"),
+    };
     ctx.ui.debug(format!("database {} built {}", dir.display(), db.metadata().built_at));
     Ok(db)
-}
-
-fn exists(dir: &Path) -> bool {
-    Db::open(dir).is_ok()
 }
 
 fn info(ctx: &Context, format: InfoFormat) -> Result<u8> {
