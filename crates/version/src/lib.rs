@@ -55,6 +55,21 @@ impl VersionError {
 }
 
 impl Scheme {
+    /// Every scheme, for listings and exhaustive tests.
+    pub const ALL: [Scheme; 11] = [
+        Scheme::Semver,
+        Scheme::Npm,
+        Scheme::Go,
+        Scheme::Pep440,
+        Scheme::Maven,
+        Scheme::RubyGems,
+        Scheme::NuGet,
+        Scheme::Composer,
+        Scheme::Dpkg,
+        Scheme::Rpm,
+        Scheme::Apk,
+    ];
+
     /// The scheme of an OSV ecosystem string (`"PyPI"`, `"Alpine:v3.18"`, `"Debian:12"`).
     pub fn for_ecosystem(osv_ecosystem: &str) -> Option<Scheme> {
         let base = osv_ecosystem.split(':').next().unwrap_or_default().trim();
@@ -298,19 +313,7 @@ mod tests {
             assert_eq!(Scheme::from_name(name), Some(scheme), "{name}");
         }
         assert_eq!(Scheme::from_name("cobol"), None);
-        let all = [
-            Scheme::Semver,
-            Scheme::Npm,
-            Scheme::Go,
-            Scheme::Pep440,
-            Scheme::Maven,
-            Scheme::RubyGems,
-            Scheme::NuGet,
-            Scheme::Composer,
-            Scheme::Dpkg,
-            Scheme::Rpm,
-            Scheme::Apk,
-        ];
+        let all = Scheme::ALL;
         for scheme in all {
             assert_eq!(Scheme::from_name(scheme.name()), Some(scheme));
         }
@@ -384,19 +387,7 @@ mod tests {
             "\u{0}",
             "1\u{0}2",
         ];
-        let all = [
-            Scheme::Semver,
-            Scheme::Npm,
-            Scheme::Go,
-            Scheme::Pep440,
-            Scheme::Maven,
-            Scheme::RubyGems,
-            Scheme::NuGet,
-            Scheme::Composer,
-            Scheme::Dpkg,
-            Scheme::Rpm,
-            Scheme::Apk,
-        ];
+        let all = Scheme::ALL;
         let opts = [npm::Options::default(), npm::Options { loose: true, include_prerelease: true }];
         for scheme in all {
             for a in inputs {
