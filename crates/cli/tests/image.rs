@@ -136,21 +136,37 @@ fn missing_inputs_and_offline_registries_are_errors() {
     assert!(stderr(&out).to_lowercase().contains("offline"), "{}", stderr(&out));
 }
 
-/// Writes a copy of the Alpine docker-archive whose config carries `env`.
-fn archive_with_env(dir: &std::path::Path, env: &str) -> std::path::PathBuf {
+/// Writes a copy of the Alpine docker-archive changed by `spec`:
+/// `{"env": ["K=V", …], "layers": [{"files": [[path, content], …], "created_by": "…"}, …]}`
+/// adds config env entries and layers on top (a `.wh.` name deletes).
+fn derived_archive(dir: &std::path::Path, spec: Value) -> std::path::PathBuf {
     let src = shared_data().join("images/alpine-3.20/alpine-3.20.docker.tar");
-    let dest = dir.join("with-env.tar");
+    let dest = dir.join("derived.tar");
     let script = r#"
 import hashlib, io, json, sys, tarfile
-src, dest, env = sys.argv[1:4]
+src, dest, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+def tar(entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
 with tarfile.open(src) as t:
     members = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
 manifest = json.loads(members["manifest.json"])
-config = json.loads(members[manifest[0]["Config"]])
-config["config"].setdefault("Env", []).append(env)
+config = json.loads(members.pop(manifest[0]["Config"]))
+config["config"].setdefault("Env", []).extend(spec.get("env", []))
+for layer in spec.get("layers", []):
+    data = tar([(n, c.encode()) for n, c in layer["files"]])
+    digest = hashlib.sha256(data).hexdigest()
+    members[digest + "/layer.tar"] = data
+    manifest[0]["Layers"].append(digest + "/layer.tar")
+    config["rootfs"]["diff_ids"].append("sha256:" + digest)
+    config.setdefault("history", []).append({"created_by": layer["created_by"]})
 raw = json.dumps(config).encode()
 name = hashlib.sha256(raw).hexdigest() + ".json"
-del members[manifest[0]["Config"]]
 members[name] = raw
 manifest[0]["Config"] = name
 members["manifest.json"] = json.dumps(manifest).encode()
@@ -165,7 +181,7 @@ with tarfile.open(dest, "w") as out:
         .arg(script)
         .arg(&src)
         .arg(&dest)
-        .arg(env)
+        .arg(spec.to_string())
         .status()
         .unwrap();
     assert!(status.success(), "building the test archive");
@@ -175,7 +191,8 @@ with tarfile.open(dest, "w") as out:
 #[test]
 fn secrets_in_the_image_config_are_found() {
     let dir = tempfile::tempdir().unwrap();
-    let archive = archive_with_env(dir.path(), "AWS_ACCESS_KEY_ID=AKIARAMPART2FIXTURE7");
+    let archive =
+        derived_archive(dir.path(), serde_json::json!({"env": ["AWS_ACCESS_KEY_ID=AKIARAMPART2FIXTURE7"]}));
     let out = scan("image", dir.path())
         .args(["-f", "json", "--exit-code", "6", "--input"])
         .arg(&archive)
@@ -230,56 +247,16 @@ fn go_binaries_in_images_match_the_ground_truth_advisories() {
     assert_eq!(found, expected);
 }
 
-/// A copy of the Alpine docker-archive with two more layers: one adds
-/// `app/.env` holding a key, the next deletes it with a whiteout.
-fn archive_with_deleted_secret(dir: &std::path::Path) -> std::path::PathBuf {
-    let src = shared_data().join("images/alpine-3.20/alpine-3.20.docker.tar");
-    let dest = dir.join("deleted.tar");
-    let script = r#"
-import hashlib, io, json, sys, tarfile
-src, dest = sys.argv[1:3]
-def layer(entries):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        for name, data in entries:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-with tarfile.open(src) as t:
-    members = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
-manifest = json.loads(members["manifest.json"])
-config = json.loads(members[manifest[0]["Config"]])
-added = layer([("app/.env", b"AWS_ACCESS_KEY_ID=AKIARAMPART2FIXTURE7\n")])
-removed = layer([("app/.wh..env", b"")])
-for data, cmd in ((added, "COPY .env /app/"), (removed, "RUN rm /app/.env")):
-    digest = hashlib.sha256(data).hexdigest()
-    members[digest + "/layer.tar"] = data
-    manifest[0]["Layers"].append(digest + "/layer.tar")
-    config["rootfs"]["diff_ids"].append("sha256:" + digest)
-    config.setdefault("history", []).append({"created_by": cmd})
-raw = json.dumps(config).encode()
-del members[manifest[0]["Config"]]
-name = hashlib.sha256(raw).hexdigest() + ".json"
-members[name] = raw
-manifest[0]["Config"] = name
-members["manifest.json"] = json.dumps(manifest).encode()
-with tarfile.open(dest, "w") as out:
-    for n, data in members.items():
-        info = tarfile.TarInfo(n)
-        info.size = len(data)
-        out.addfile(info, io.BytesIO(data))
-"#;
-    let status =
-        std::process::Command::new("python3").arg("-c").arg(script).arg(&src).arg(&dest).status().unwrap();
-    assert!(status.success(), "building the test archive");
-    dest
-}
-
 #[test]
 fn a_secret_deleted_by_a_later_layer_is_still_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let archive = archive_with_deleted_secret(dir.path());
+    let archive = derived_archive(
+        dir.path(),
+        serde_json::json!({"layers": [
+            {"files": [["app/.env", "AWS_ACCESS_KEY_ID=AKIARAMPART2FIXTURE7\n"]], "created_by": "COPY .env /app/"},
+            {"files": [["app/.wh..env", ""]], "created_by": "RUN rm /app/.env"},
+        ]}),
+    );
     let out = scan("image", dir.path()).args(["-f", "json", "--input"]).arg(&archive).output().unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let report = json(&out);
