@@ -9,7 +9,9 @@ use rampart_artifact::WalkOptions;
 use rampart_catalog::LockfileKind;
 use rampart_config::ConfigKind;
 use rampart_detect::Detector;
-use rampart_types::{Diagnostic, MisconfSummary, Progress as _, ReportPackage, ResultClass, ScanResult};
+use rampart_types::{
+    Diagnostic, MisconfSummary, Progress as _, ReportPackage, ResultClass, ScanResult, SecretFinding,
+};
 use rayon::prelude::*;
 
 use crate::{Context, UsageError};
@@ -73,10 +75,7 @@ impl Analyzers<'_> {
         if let Some(scanner) = &self.secrets
             && !scanner.skips_path(rel)
         {
-            let secrets = scanner.scan(rel, content);
-            if !secrets.is_empty() {
-                results.push(ScanResult { secrets, ..ScanResult::new(rel, ResultClass::Secret, "") });
-            }
+            results.extend(secrets_result(rel, scanner.scan(rel, content)));
         }
         (results, warnings)
     }
@@ -128,6 +127,11 @@ impl Analyzers<'_> {
             ..ScanResult::new(rel, ResultClass::LangPkgs, kind.trivy_type())
         })
     }
+}
+
+/// The secret result for one target, if anything was found.
+pub fn secrets_result(target: impl Into<String>, secrets: Vec<SecretFinding>) -> Option<ScanResult> {
+    (!secrets.is_empty()).then(|| ScanResult { secrets, ..ScanResult::new(target, ResultClass::Secret, "") })
 }
 
 /// Runs the configuration checks of `kind` on one file.

@@ -11,10 +11,9 @@ use rampart_artifact::image::{
     default_docker_config, default_docker_socket,
 };
 use rampart_catalog::installed::{self, InstalledKind};
-use rampart_types::{
-    ArtifactType, Diagnostic, Layer, Package, Progress as _, ResultClass, ScanResult, SecretFinding,
-};
+use rampart_types::{ArtifactType, Diagnostic, Layer, Package, Progress as _, ScanResult, SecretFinding};
 
+use crate::analyze::secrets_result;
 use crate::cli::{ImageArgs, ImageSrc};
 use crate::output::{OutputPlan, finish, new_report};
 use crate::scan::{analyzers, open_db};
@@ -138,10 +137,8 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     if let Some(scanner) = &secrets {
         results.extend(config_secrets(scanner, &meta.config));
     }
-    results.extend(found.into_iter().filter(|(_, s)| !s.is_empty()).map(|(path, secrets)| ScanResult {
-        secrets,
-        ..ScanResult::new(format!("/{path}"), ResultClass::Secret, "")
-    }));
+    results
+        .extend(found.into_iter().filter_map(|(path, secrets)| secrets_result(format!("/{path}"), secrets)));
     let mut metadata = image.metadata().report_metadata();
     metadata.os = scan.os;
     let report = new_report(name, ArtifactType::ContainerImage, metadata, results);
@@ -162,9 +159,7 @@ fn config_secrets(scanner: &rampart_secret::Scanner, config: &ImageConfig) -> Op
         text.push_str(&entry.created_by.replace('\n', " "));
         text.push('\n');
     }
-    let secrets = scanner.scan("image config", text.as_bytes());
-    (!secrets.is_empty())
-        .then(|| ScanResult { secrets, ..ScanResult::new("image config", ResultClass::Secret, "") })
+    secrets_result("image config", scanner.scan("image config", text.as_bytes()))
 }
 
 /// The image to open and the name the report gives it.

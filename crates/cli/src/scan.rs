@@ -3,10 +3,10 @@
 use anyhow::{Context as _, Result, bail};
 use rampart_artifact::{RepoRef, WalkOptions};
 use rampart_detect::Detector;
-use rampart_types::{ArtifactType, Metadata, ResultClass, ScanResult};
+use rampart_types::{ArtifactType, Metadata, ScanResult};
 use rayon::prelude::*;
 
-use crate::analyze::{Analyzers, read_limited, scan_tree};
+use crate::analyze::{Analyzers, read_limited, scan_tree, secrets_result};
 use crate::cli::{FsArgs, RepoArgs, RootfsArgs, Scanner, VulnOptions, WalkArgs};
 use crate::output::{OutputPlan, finish, new_report};
 use crate::system::{self, SystemFile};
@@ -85,10 +85,7 @@ fn history_secrets(
         })
         .context("scanning the history")?;
     ctx.ui.debug(format!("history: {summary:?}"));
-    Ok(by_path
-        .into_iter()
-        .map(|(path, secrets)| ScanResult { secrets, ..ScanResult::new(path, ResultClass::Secret, "") })
-        .collect())
+    Ok(by_path.into_iter().filter_map(|(path, secrets)| secrets_result(path, secrets)).collect())
 }
 
 pub fn rootfs(ctx: &Context, args: RootfsArgs) -> Result<u8> {
@@ -123,11 +120,7 @@ pub fn rootfs(ctx: &Context, args: RootfsArgs) -> Result<u8> {
                 .as_ref()
                 .filter(|s| !s.skips_path(&entry.rel))
                 .map(|s| s.scan(&entry.rel, &content))
-                .filter(|f| !f.is_empty())
-                .map(|f| ScanResult {
-                    secrets: f,
-                    ..ScanResult::new(entry.rel.as_str(), ResultClass::Secret, "")
-                });
+                .and_then(|f| secrets_result(entry.rel.as_str(), f));
             let file = keep.then(|| SystemFile { path: entry.rel, content, layer: Default::default() });
             (file, found, None)
         })
