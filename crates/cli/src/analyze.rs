@@ -56,6 +56,17 @@ impl Analyzers<'_> {
         }
     }
 
+    /// Reads and analyzes one file; a big file that only the secret
+    /// scanner wants is streamed rather than read whole.
+    pub fn analyze_file(&self, rel: &str, path: &Path) -> (Vec<ScanResult>, Vec<Diagnostic>) {
+        let streams = self.secrets.as_ref().filter(|_| !self.claims_structured(rel));
+        match read_file(rel, path, self.size_limit(rel), streams) {
+            Ok(FileRead::Whole(content)) => self.analyze(rel, path, &content),
+            Ok(FileRead::Streamed(found)) => (found.into_iter().collect(), Vec::new()),
+            Err(msg) => (Vec::new(), vec![Diagnostic::new(rel, msg)]),
+        }
+    }
+
     /// Analyzes one file. `path` is where it is on disk (used to find
     /// neighbours such as `go.sum` or `.dockerignore`); `rel` is how the
     /// report names it.
@@ -182,10 +193,7 @@ pub fn scan_tree(
         .files
         .par_iter()
         .map(|entry| {
-            let out = match read_limited(&entry.path, analyzers.size_limit(&entry.rel)) {
-                Ok(content) => analyzers.analyze(&entry.rel, &entry.path, &content),
-                Err(msg) => (Vec::new(), vec![Diagnostic::new(entry.rel.as_str(), msg)]),
-            };
+            let out = analyzers.analyze_file(&entry.rel, &entry.path);
             bar.advance(1);
             out
         })
@@ -200,10 +208,35 @@ pub fn scan_tree(
     Ok(results)
 }
 
-pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if meta.len() > limit {
-        return Err(format!("skipped: {} bytes is larger than the {limit}-byte limit", meta.len()));
+/// A file as [`read_file`] took it.
+pub enum FileRead {
+    Whole(Vec<u8>),
+    /// Too big to read whole, so streamed through the secret scanner: its
+    /// secret result, if any.
+    Streamed(Option<ScanResult>),
+}
+
+/// Reads a file of at most `limit` bytes. When `stream` is given (only the
+/// secret scanner wants the file) and the file is bigger than the scanner's
+/// window, it is streamed through the scanner instead, so memory stays flat
+/// however big the file.
+pub fn read_file(
+    rel: &str,
+    path: &Path,
+    limit: u64,
+    stream: Option<&rampart_secret::Scanner>,
+) -> Result<FileRead, String> {
+    let cannot_read = |e: std::io::Error| format!("cannot read: {e}");
+    let size = std::fs::metadata(path).map_err(cannot_read)?.len();
+    if size > limit {
+        return Err(format!("skipped: {size} bytes is larger than the {limit}-byte limit"));
     }
-    std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
+    match stream {
+        Some(scanner) if size > rampart_secret::STREAM_WINDOW as u64 => {
+            let mut file = std::fs::File::open(path).map_err(cannot_read)?;
+            let found = scanner.scan_reader(rel, &mut file).map_err(cannot_read)?;
+            Ok(FileRead::Streamed(secrets_result(rel, found.into_iter().map(|l| l.finding).collect())))
+        }
+        _ => std::fs::read(path).map(FileRead::Whole).map_err(cannot_read),
+    }
 }

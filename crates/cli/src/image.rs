@@ -62,7 +62,9 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     let claim = |c: &Candidate<'_>| {
         if system::claims(&analyzers, c.path) {
             Claim::Keep
-        } else if wants_secret(c.path) || (wants_binaries && installed::claims_binary(c.mode, c.size)) {
+        } else if (wants_secret(c.path) && secrets.as_ref().is_some_and(|s| c.size <= s.max_file_size()))
+            || (wants_binaries && installed::claims_binary(c.mode, c.size))
+        {
             Claim::Visit
         } else {
             Claim::No

@@ -6,7 +6,7 @@ use rampart_detect::Detector;
 use rampart_types::{ArtifactType, Metadata, ScanResult};
 use rayon::prelude::*;
 
-use crate::analyze::{Analyzers, read_limited, scan_tree, secrets_result};
+use crate::analyze::{Analyzers, FileRead, read_file, scan_tree, secrets_result};
 use crate::cli::{FsArgs, RepoArgs, RootfsArgs, Scanner, VulnOptions, WalkArgs};
 use crate::output::{OutputPlan, finish, new_report};
 use crate::system::{self, SystemFile};
@@ -107,18 +107,18 @@ pub fn rootfs(ctx: &Context, args: RootfsArgs) -> Result<u8> {
         .into_par_iter()
         .map(|entry| {
             let keep = system::claims(&analyzers, &entry.rel);
-            let limit = if keep {
-                analyzers.size_limit(&entry.rel)
+            let scanner = secrets.as_ref().filter(|s| !s.skips_path(&entry.rel));
+            let (limit, stream) = if keep {
+                (analyzers.size_limit(&entry.rel), None)
             } else {
-                secrets.as_ref().map_or(0, |s| s.max_file_size())
+                (secrets.as_ref().map_or(0, |s| s.max_file_size()), scanner)
             };
-            let content = match read_limited(&entry.path, limit) {
-                Ok(c) => c,
+            let content = match read_file(&entry.rel, &entry.path, limit, stream) {
+                Ok(FileRead::Whole(c)) => c,
+                Ok(FileRead::Streamed(found)) => return (None, found, None),
                 Err(e) => return (None, None, Some(format!("{}: {e}", entry.rel))),
             };
-            let found = secrets
-                .as_ref()
-                .filter(|s| !s.skips_path(&entry.rel))
+            let found = scanner
                 .map(|s| s.scan(&entry.rel, &content))
                 .and_then(|f| secrets_result(entry.rel.as_str(), f));
             let file = keep.then(|| SystemFile { path: entry.rel, content, layer: Default::default() });

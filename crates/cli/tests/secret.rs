@@ -75,3 +75,32 @@ fn secret_config_disables_rules_and_rejects_bad_regexes() {
     assert_eq!(code(&out), 64, "{}", stderr(&out));
     assert!(stderr(&out).contains("broken-rule"), "the error names the rule: {}", stderr(&out));
 }
+
+#[test]
+fn a_big_file_is_streamed_and_its_secrets_found_at_their_lines() {
+    // 200,000 lines of a log-like dump (about 9 MiB), with the key pair from
+    // DOTENV after line 150,000; fs and rootfs stream it rather than read it whole.
+    let mut dump = String::new();
+    for i in 0..200_000 {
+        if i == 150_000 {
+            dump.push_str(&DOTENV[DOTENV.find("AWS_ACCESS").unwrap()..]);
+        }
+        dump.push_str(&format!("2026-11-24T12:00:00Z GET /items/{i} 200 {i}ms\n"));
+    }
+    assert!(dump.len() > 8 << 20);
+    let dir = project(&[("var/log/app.log", dump.as_str())]);
+    for command in ["fs", "rootfs"] {
+        let out =
+            scan(command, dir.path()).args(["--scanners", "secret", "-f", "json", "."]).output().unwrap();
+        assert_eq!(code(&out), 0, "{command}: {}", stderr(&out));
+        let report = json(&out);
+        let secrets = &report["Results"][0]["Secrets"];
+        let found: Vec<(&str, u64)> = secrets
+            .as_array()
+            .unwrap_or_else(|| panic!("{command}: no secrets in {report}"))
+            .iter()
+            .map(|s| (s["RuleID"].as_str().unwrap(), s["StartLine"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(found, [("aws-access-key-id", 150_001), ("aws-secret-access-key", 150_002)], "{command}");
+    }
+}

@@ -20,7 +20,9 @@ mod scanner;
 
 pub use config::SecretConfig;
 pub use rule::{AllowRule, Rule};
-pub use scanner::{DEFAULT_MAX_FILE_SIZE, Located, Scanner, builtin_allow_rules, builtin_rules};
+pub use scanner::{
+    DEFAULT_MAX_FILE_SIZE, Located, STREAM_WINDOW, Scanner, builtin_allow_rules, builtin_rules,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {

@@ -4,6 +4,7 @@
 //! the most specific rule.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{self, Read};
 use std::ops::Range;
 
 use aho_corasick::AhoCorasick;
@@ -18,7 +19,15 @@ use crate::filter::{BUILTIN_PATH_ALLOW, entropy, has_binary_extension, is_placeh
 use crate::rule::{AllowRule, Rule};
 
 /// Files larger than this are skipped unless the caller sets another limit.
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+/// Memory does not grow with it: big files are scanned in windows.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// [`Scanner::scan_reader`] holds at most this much of a file (plus the
+/// overlap); callers stream files above it rather than read them whole.
+pub const STREAM_WINDOW: usize = 4 * 1024 * 1024;
+/// How much consecutive windows share, so that a multi-line secret (a PEM
+/// key) up to this long is seen whole by the window where it starts.
+const WINDOW_OVERLAP: usize = 64 * 1024;
 
 /// Lines longer than this are shown as a window around the secret.
 const MAX_MATCH_LINE: usize = 200;
@@ -335,6 +344,55 @@ impl Scanner {
         {
             return Vec::new();
         }
+        let accepted = self.accepted(path, content);
+        render(&self.rules, content, &accepted, 0)
+    }
+
+    /// [`Scanner::scan_located`] over a reader, holding at most
+    /// [`STREAM_WINDOW`] plus a small overlap in memory, whatever the file's
+    /// size. Windows end on line breaks, so a one-line secret is never cut;
+    /// each secret is reported by the window where it starts. A file that
+    /// turns out larger than the size limit gives no findings, as it would
+    /// read whole.
+    pub fn scan_reader(&self, path: &str, reader: &mut dyn Read) -> io::Result<Vec<Located>> {
+        if self.allow.iter().any(|a| a.allows_path(path)) {
+            return Ok(Vec::new());
+        }
+        let mut window: Vec<u8> = Vec::with_capacity(STREAM_WINDOW + WINDOW_OVERLAP);
+        let mut read_total = 0u64;
+        let mut lines_before = 0usize;
+        let mut located = Vec::new();
+        let mut first = true;
+        loop {
+            let before = window.len();
+            let eof = fill(reader, &mut window, STREAM_WINDOW + WINDOW_OVERLAP)?;
+            read_total += (window.len() - before) as u64;
+            if read_total > self.max_file_size {
+                return Ok(Vec::new());
+            }
+            if std::mem::replace(&mut first, false) && looks_binary(&window) {
+                return Ok(Vec::new());
+            }
+            let owned_end = if eof {
+                window.len()
+            } else {
+                let limit = window.len() - WINDOW_OVERLAP;
+                window[..limit].iter().rposition(|&b| b == b'\n').map_or(limit, |i| i + 1)
+            };
+            let mut accepted = self.accepted(path, &window);
+            accepted.retain(|c| c.secret.start < owned_end);
+            located.extend(render(&self.rules, &window, &accepted, lines_before));
+            if eof {
+                return Ok(located);
+            }
+            lines_before += window[..owned_end].iter().filter(|&&b| b == b'\n').count();
+            window.drain(..owned_end);
+        }
+    }
+
+    /// The secrets in `content` that survive the filters and overlap
+    /// resolution, by position.
+    fn accepted(&self, path: &str, content: &[u8]) -> Vec<Candidate> {
         let mut candidates = Vec::new();
         for index in self.active_rules(content) {
             let compiled = &self.rules[index];
@@ -343,10 +401,9 @@ impl Scanner {
             }
         }
         if candidates.is_empty() {
-            return Vec::new();
+            return candidates;
         }
-        let accepted = self.resolve_overlaps(candidates);
-        render(&self.rules, content, &accepted)
+        self.resolve_overlaps(candidates)
     }
 
     /// Indexes of the rules whose keywords occur in `content`, ascending.
@@ -422,9 +479,15 @@ impl Scanner {
     }
 }
 
-/// Turns accepted candidates into findings with line numbers and a
+/// Turns accepted candidates into findings with line numbers (counted
+/// from `lines_before`, the lines of the file before `content`) and a
 /// redacted `Match`.
-fn render(rules: &[CompiledRule], content: &[u8], accepted: &[Candidate]) -> Vec<Located> {
+fn render(
+    rules: &[CompiledRule],
+    content: &[u8],
+    accepted: &[Candidate],
+    lines_before: usize,
+) -> Vec<Located> {
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(content.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1))
         .collect();
@@ -446,8 +509,8 @@ fn render(rules: &[CompiledRule], content: &[u8], accepted: &[Candidate]) -> Vec
                 category: rule.category.clone(),
                 severity: rule.severity,
                 title: rule.title.clone(),
-                start_line: u32::try_from(start_line + 1).unwrap_or(u32::MAX),
-                end_line: u32::try_from(end_line + 1).unwrap_or(u32::MAX),
+                start_line: u32::try_from(lines_before + start_line + 1).unwrap_or(u32::MAX),
+                end_line: u32::try_from(lines_before + end_line + 1).unwrap_or(u32::MAX),
                 matched: redacted_line(
                     content,
                     line_bounds(content, line_starts[start_line]),
@@ -464,6 +527,21 @@ fn render(rules: &[CompiledRule], content: &[u8], accepted: &[Candidate]) -> Vec
             }
         })
         .collect()
+}
+
+/// Reads into `buf` until it holds `cap` bytes or the reader ends; true at
+/// the end.
+fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, cap: usize) -> io::Result<bool> {
+    while buf.len() < cap {
+        let want = (cap - buf.len()) as u64;
+        match reader.take(want).read_to_end(buf) {
+            Ok(0) => return Ok(true),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
 }
 
 /// The line starting at `start`, without its line break.

@@ -206,3 +206,77 @@ fn one_scanner_serves_many_threads() {
         assert!(handles.into_iter().all(|h| h.join().unwrap() == 1));
     });
 }
+
+/// A reader that hands out a few kilobytes per call, as pipes and tar
+/// entries do.
+struct Trickle<'a>(&'a [u8]);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(7_919).min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// About 9 MiB of text with secrets early, around the first window edge
+/// (a one-line token and a private key that straddles it) and on the last
+/// line, which has no line break.
+fn big_file() -> (Vec<u8>, Vec<(&'static str, u32)>) {
+    let mut text = String::new();
+    let mut line = 0u32;
+    let mut expected = Vec::new();
+    let mut push = |text: &mut String, s: &str| {
+        text.push_str(s);
+        text.push('\n');
+        line += 1;
+        line
+    };
+    for i in 0..10 {
+        push(&mut text, &format!("INSERT INTO log VALUES ({i}, 'request served in {i} ms');"));
+    }
+    expected.push(("github-pat", push(&mut text, &format!("GITHUB_TOKEN={GITHUB}"))));
+    let edge = rampart_secret::STREAM_WINDOW - 200;
+    let mut i = 0;
+    while text.len() < edge {
+        push(&mut text, &format!("INSERT INTO log VALUES ({i}, 'request served in {i} ms');"));
+        i += 1;
+    }
+    expected.push(("aws-access-key-id", push(&mut text, &format!("aws_access_key_id = {AWS_ID}"))));
+    let key_line = push(&mut text, "-----BEGIN RSA PRIVATE KEY-----") + 1;
+    for _ in 0..4 {
+        push(&mut text, "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun");
+    }
+    push(&mut text, "-----END RSA PRIVATE KEY-----");
+    expected.push(("private-key", key_line));
+    while text.len() < 9 * 1024 * 1024 {
+        push(&mut text, &format!("INSERT INTO log VALUES ({i}, 'request served in {i} ms');"));
+        i += 1;
+    }
+    let last = push(&mut text, "");
+    text.pop();
+    text.push_str(&format!("token: {GITHUB}"));
+    expected.push(("github-pat", last));
+    (text.into_bytes(), expected)
+}
+
+#[test]
+fn a_streamed_file_gives_the_findings_of_a_whole_read() {
+    let (content, expected) = big_file();
+    let s = scanner();
+    let streamed = s.scan_reader("dump.sql", &mut Trickle(&content)).unwrap();
+    let streamed: Vec<_> = streamed.into_iter().map(|l| l.finding).collect();
+    assert_eq!(ids(&streamed), expected);
+    assert_eq!(streamed, s.scan("dump.sql", &content));
+    assert!(streamed.iter().all(|f| !f.matched.contains(GITHUB) && !f.matched.contains(AWS_ID)));
+}
+
+#[test]
+fn a_stream_longer_than_the_limit_or_binary_gives_nothing() {
+    let (content, _) = big_file();
+    let small = scanner().with_max_file_size(5 * 1024 * 1024);
+    assert!(small.scan_reader("dump.sql", &mut Trickle(&content)).unwrap().is_empty());
+    let binary = [b"\x7fELF\x02\x01\0\0".as_slice(), &content].concat();
+    assert!(scanner().scan_reader("dump.sql", &mut Trickle(&binary)).unwrap().is_empty());
+}
