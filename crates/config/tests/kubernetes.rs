@@ -82,7 +82,7 @@ spec:
 ";
 
 /// Checks that apply to a Deployment's pod template.
-const POD_CHECKS: u32 = 34;
+const POD_CHECKS: u32 = 46;
 
 /// The hardened Deployment with some lines (1-based) replaced; a replacement may span lines.
 fn edit(edits: &[(usize, &str)]) -> String {
@@ -130,12 +130,19 @@ const CASES: &[Case] = &[
     ),
     (&[(40, "            allowPrivilegeEscalation: false\n            privileged: true")], &[("KSV017", 41)]),
     (&[(40, "            allowPrivilegeEscalation: false\n            privileged: false")], &[]),
-    (&[(44, "              add: [NET_BIND_SERVICE, SYS_ADMIN]")], &[("KSV022", 44), ("KSV106", 44)]),
+    (
+        &[(44, "              add: [NET_BIND_SERVICE, SYS_ADMIN]")],
+        &[("KSV005", 44), ("KSV022", 44), ("KSV106", 44)],
+    ),
     (
         &[(44, "              add:\n                - CHOWN\n                - NET_ADMIN")],
         &[("KSV022", 46), ("KSV106", 45), ("KSV106", 46)],
     ),
-    (&[(49, "          hostPath: {path: /var/run/docker.sock}")], &[("KSV023", 49), ("KSV028", 49)]),
+    (
+        &[(49, "          hostPath: {path: /var/run/docker.sock}")],
+        &[("KSV006", 49), ("KSV023", 49), ("KSV028", 49), ("KSV121", 49)],
+    ),
+    (&[(49, "          hostPath: {path: /var/log/app}")], &[("KSV023", 49), ("KSV028", 49)]),
     (&[(27, "            - containerPort: 8080\n              hostPort: 8080")], &[("KSV024", 28)]),
     (&[(27, "            - containerPort: 8080\n              hostPort: 0")], &[]),
     (
@@ -234,8 +241,11 @@ const CASES: &[Case] = &[
         &[(40, "            allowPrivilegeEscalation: false\n            runAsNonRoot: false")],
         &[("KSV012", 41)],
     ),
-    (&[(17, "        runAsUser: 0")], &[("KSV105", 17)]),
-    (&[(40, "            allowPrivilegeEscalation: false\n            runAsUser: 0")], &[("KSV105", 41)]),
+    (&[(17, "        runAsUser: 0")], &[("KSV020", 17), ("KSV105", 17)]),
+    (
+        &[(40, "            allowPrivilegeEscalation: false\n            runAsUser: 0")],
+        &[("KSV020", 41), ("KSV105", 41)],
+    ),
     (&[(20, "        seLinuxOptions:"), (21, "          level: \"s0:c1,c2\"")], &[("KSV030", 39)]),
     (&[(21, "          type: Localhost\n          localhostProfile: profiles/audit.json")], &[]),
     (&[(21, "          type:")], &[("KSV030", 39)]),
@@ -247,9 +257,65 @@ const CASES: &[Case] = &[
             (43, "            procMount: Default"),
             (44, "            runAsNonRoot: true"),
         ],
-        &[("KSV003", 39)],
+        &[("KSV003", 39), ("KSV004", 39)],
     ),
     (&[(44, "              add: [CHOWN]")], &[("KSV106", 44)]),
+    // Beyond the standards: capabilities, host paths, ids, ports, placement
+    (&[(44, "              add: [NET_RAW]")], &[("KSV022", 44), ("KSV106", 44), ("KSV119", 44)]),
+    (&[(49, "          hostPath: {path: /etc/}")], &[("KSV023", 49), ("KSV028", 49), ("KSV121", 49)]),
+    (
+        &[(
+            14,
+            "      automountServiceAccountToken: false\n      hostAliases:\n        - {ip: 10.0.0.5, hostnames: [db]}",
+        )],
+        &[("KSV007", 15)],
+    ),
+    (&[(17, "        runAsUser: 1000")], &[("KSV020", 17)]),
+    (&[(17, "        runAsNonRoot: true")], &[("KSV020", 39)]),
+    (
+        &[
+            (17, "        runAsNonRoot: true"),
+            (40, "            allowPrivilegeEscalation: false\n            runAsUser: 20000"),
+        ],
+        &[],
+    ),
+    (&[(18, "        runAsGroup: 10000")], &[("KSV021", 18)]),
+    (&[(28, "            - containerPort: 80")], &[("KSV117", 28)]),
+    (
+        &[(27, "            - containerPort: 8080\n              hostPort: 443")],
+        &[("KSV024", 28), ("KSV117", 28)],
+    ),
+    (&[(5, "  namespace: kube-system")], &[("KSV037", 5)]),
+    (
+        &[
+            (15, "      hostNetwork: false"),
+            (16, ""),
+            (17, ""),
+            (18, ""),
+            (19, ""),
+            (20, ""),
+            (21, ""),
+            (39, ""),
+            (40, ""),
+            (41, ""),
+            (42, ""),
+            (43, ""),
+            (44, ""),
+        ],
+        &[
+            ("KSV001", 23),
+            ("KSV003", 23),
+            ("KSV004", 23),
+            ("KSV012", 23),
+            ("KSV014", 23),
+            ("KSV020", 23),
+            ("KSV021", 23),
+            ("KSV030", 23),
+            ("KSV118", 23),
+        ],
+    ),
+    (&[(24, "          image: ghcr.io/helm/tiller:v2.17.0")], &[("KSV102", 24)]),
+    (&[(24, "          image: registry.example.com/tiller-dashboard:1.0")], &[]),
     // Resources and probes
     (&[(34, "            limits: {memory: 256Mi}")], &[("KSV011", 34)]),
     (&[(34, "            limits: {cpu: 500m}")], &[("KSV018", 34)]),
@@ -286,13 +352,16 @@ const CASES: &[Case] = &[
     (&[(14, "      serviceAccountName: web")], &[("KSV036", 13)]),
     (&[(5, "  namespace: default")], &[("KSV110", 5)]),
     (&[(5, "  labels: {app: web}")], &[("KSV110", 3)]),
-    (&[(18, "        runAsGroup: 0")], &[("KSV029", 18)]),
+    (&[(18, "        runAsGroup: 0")], &[("KSV021", 18), ("KSV029", 18)]),
     (&[(19, "        fsGroup: 0")], &[("KSV029", 19)]),
     (
         &[(19, "        fsGroup: 10001\n        supplementalGroups:\n          - 10001\n          - 0")],
         &[("KSV029", 22)],
     ),
-    (&[(40, "            allowPrivilegeEscalation: false\n            runAsGroup: 0")], &[("KSV029", 41)]),
+    (
+        &[(40, "            allowPrivilegeEscalation: false\n            runAsGroup: 0")],
+        &[("KSV021", 41), ("KSV029", 41)],
+    ),
     // Literal secrets, shared process namespace
     (
         &[
@@ -365,6 +434,18 @@ fn every_pod_check_has_a_firing_case() {
         "KSV029",
         "RPT-K8S-008",
         "RPT-K8S-009",
+        "KSV004",
+        "KSV005",
+        "KSV119",
+        "KSV006",
+        "KSV121",
+        "KSV007",
+        "KSV020",
+        "KSV021",
+        "KSV117",
+        "KSV118",
+        "KSV037",
+        "KSV102",
     ];
     assert_eq!(pod_ids.len() as u32, POD_CHECKS);
     for id in pod_ids {
@@ -384,7 +465,7 @@ fn windows_pods_are_exempt_from_linux_only_restricted_controls() {
         (44, "            tty: false"),
     ];
     let linux = found(&run(&edit(&bare)));
-    assert_eq!(linux, expect(&[("KSV001", 39), ("KSV003", 39), ("KSV030", 39)]));
+    assert_eq!(linux, expect(&[("KSV001", 39), ("KSV003", 39), ("KSV004", 39), ("KSV030", 39)]));
     let mut windows = bare.to_vec();
     windows.push((14, "      automountServiceAccountToken: false\n      os: {name: windows}"));
     assert_eq!(found(&run(&edit(&windows))), vec![]);
@@ -500,15 +581,15 @@ rules:
     verbs: [get, list, watch]
   - apiGroups: [apps]
     resources: [deployments]
-    verbs: [get, patch]
+    verbs: [get, watch]
 ";
 
 #[test]
 fn narrow_roles_pass() {
     let outcome = run(ROLE);
     assert_eq!(found(&outcome), vec![]);
-    // The seven RBAC checks that apply to a ClusterRole.
-    assert_eq!(outcome.successes, 7);
+    // The sixteen RBAC checks that apply to a ClusterRole.
+    assert_eq!(outcome.successes, 16);
     assert_eq!(found(&run(&ROLE.replace("ClusterRole", "Role"))), vec![]);
 }
 
@@ -516,13 +597,71 @@ fn narrow_roles_pass() {
 fn rbac_checks_fire_at_the_offending_item() {
     type Expected = &'static [(&'static str, u32)];
     let cases: &[(&str, &str, Expected)] = &[
-        ("verbs: [get, patch]", "verbs: [\"*\"]", &[("KSV045", 11)]),
+        ("verbs: [get, watch]", "verbs: [\"*\"]", &[("KSV045", 11), ("KSV048", 10)]),
+        (
+            "apiGroups: [apps]\n    resources: [deployments]",
+            "apiGroups: [\"*\"]\n    resources: [\"*\"]",
+            &[("KSV046", 10), ("RPT-K8S-006", 9)],
+        ),
+        (
+            "  - apiGroups: [apps]\n    resources: [deployments]\n    verbs: [get, watch]",
+            "  - apiGroups: [\"*\"]\n    resources: [\"*\"]\n    verbs: [\"*\"]",
+            &[("KSV044", 9), ("KSV045", 11), ("KSV046", 10), ("RPT-K8S-006", 9)],
+        ),
+        ("verbs: [get, watch]", "verbs: [get, patch]", &[("KSV048", 10)]),
+        ("resources: [deployments]", "resources: [cronjobs]", &[]),
+        (
+            "resources: [pods, pods/log]\n    verbs: [get, list, watch]",
+            "resources: [pods/log]\n    verbs: [delete]",
+            &[("KSV042", 7)],
+        ),
+        (
+            "resources: [pods, pods/log]\n    verbs: [get, list, watch]",
+            "resources: [nodes/proxy]\n    verbs: [get]",
+            &[("KSV047", 7)],
+        ),
+        (
+            "resources: [pods, pods/log]\n    verbs: [get, list, watch]",
+            "resources: [configmaps]\n    verbs: [update]",
+            &[("KSV049", 7)],
+        ),
+        (
+            "resources: [pods, pods/log]\n    verbs: [get, list, watch]",
+            "resources: [configmaps]\n    verbs: [get, list]",
+            &[],
+        ),
+        (
+            "resources: [pods, pods/log]\n    verbs: [get, list, watch]",
+            "resources: [pods/attach]\n    verbs: [create]",
+            &[("KSV054", 7)],
+        ),
+        (
+            "resources: [pods, pods/log]\n    verbs: [get, list, watch]",
+            "resources: [services, endpoints]\n    verbs: [\"*\"]",
+            &[("KSV045", 8), ("KSV056", 7), ("KSV056", 7)],
+        ),
+        (
+            "apiGroups: [apps]\n    resources: [deployments]\n    verbs: [get, watch]",
+            "apiGroups: [rbac.authorization.k8s.io]\n    resources: [rolebindings]\n    verbs: [create]",
+            &[("KSV050", 10)],
+        ),
+        (
+            "apiGroups: [apps]\n    resources: [deployments]\n    verbs: [get, watch]",
+            "apiGroups: [admissionregistration.k8s.io]\n    resources: [validatingwebhookconfigurations]\n    verbs: [delete]",
+            &[("KSV114", 10)],
+        ),
+        // the right resource in the wrong API group is another resource
+        (
+            "apiGroups: [apps]\n    resources: [deployments]\n    verbs: [get, watch]",
+            "apiGroups: [apps]\n    resources: [rolebindings]\n    verbs: [create]",
+            &[],
+        ),
         ("resources: [deployments]", "resources: [\"*\"]", &[("KSV046", 10)]),
         ("apiGroups: [apps]", "apiGroups: [\"*\"]", &[("RPT-K8S-006", 9)]),
         ("resources: [pods, pods/log]", "resources: [pods, secrets]", &[("KSV041", 7)]),
         ("resources: [pods, pods/log]", "resources: [pods, pods/exec]", &[("KSV053", 7)]),
-        ("verbs: [get, patch]", "verbs: [impersonate]", &[("KSV043", 11)]),
-        ("verbs: [get, patch]", "verbs: [bind, escalate]", &[("RPT-K8S-007", 11), ("RPT-K8S-007", 11)]),
+        ("verbs: [get, watch]", "verbs: [impersonate]", &[("KSV043", 11)]),
+        ("verbs: [get, watch]", "verbs: [bind, escalate]", &[("RPT-K8S-007", 11), ("RPT-K8S-007", 11)]),
         // secrets outside the core group are someone else's resource
         ("resources: [deployments]", "resources: [secrets]", &[]),
     ];
@@ -563,8 +702,8 @@ fn multi_document_files_report_each_object_at_its_own_lines() {
     let text =
         format!("{}---\n{}", edit(&[(5, "  namespace: default")]), edit(&[(17, "        runAsUser: 0")]));
     let outcome = run(&text);
-    assert_eq!(found(&outcome), expect(&[("KSV110", 5), ("KSV105", 67)]));
-    assert_eq!(outcome.successes, 2 * POD_CHECKS - 2);
+    assert_eq!(found(&outcome), expect(&[("KSV110", 5), ("KSV020", 67), ("KSV105", 67)]));
+    assert_eq!(outcome.successes, 2 * POD_CHECKS - 3);
 }
 
 #[test]
@@ -663,7 +802,7 @@ fn unrendered_templates_and_other_yaml_are_not_applicable() {
 
 #[test]
 fn objects_without_checks_are_applicable_and_clean() {
-    let outcome = run("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n");
+    let outcome = run("apiVersion: v1\nkind: Secret\nmetadata: {name: c}\ndata: {a: b}\n");
     assert!(outcome.applicable);
     assert_eq!((outcome.failures.len(), outcome.successes), (0, 0));
 }
@@ -722,7 +861,7 @@ fn alias_bombs_and_deep_nesting_are_refused_quickly() {
 fn listed_checks_match_the_findings() {
     let listed: Vec<_> =
         rampart_config::checks().into_iter().filter(|c| c.kind == ConfigKind::Kubernetes).collect();
-    assert_eq!(listed.len(), 45);
+    assert_eq!(listed.len(), 67);
     let outcome = run(&edit(&[(14, "      hostPID: true"), (24, "          image: nginx")]));
     for f in &outcome.failures {
         let info = listed.iter().find(|c| c.id == f.id).unwrap_or_else(|| panic!("{} not listed", f.id));
@@ -805,4 +944,16 @@ fn gatekeeper_library_samples_parse() {
         "automount-serviceaccount-token/samples/automount-serviceaccount-token/example_disallowed.yaml",
     );
     assert!(has(&token, "KSV036", 8), "{token:?}");
+}
+
+#[test]
+fn credentials_in_configmaps_are_reported() {
+    let config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata:\n  LOG_LEVEL: info\n  \
+                  DB_PASSWORD: hunter2-prod\n  PASSWORD_FILE: /run/secrets/db\n  apiKey: \"${API_KEY}\"\n";
+    let outcome = run(config);
+    assert_eq!(found(&outcome), expect(&[("KSV109", 6)]));
+    assert!(outcome.failures[0].message.contains("DB_PASSWORD"));
+    assert!(!outcome.failures[0].message.contains("hunter2"), "the value is not repeated");
+    let clean = run(&config.replace("  DB_PASSWORD: hunter2-prod\n", ""));
+    assert_eq!((found(&clean), clean.successes), (vec![], 1));
 }

@@ -1,13 +1,11 @@
-//! Checks on cluster objects: how Services are exposed, and what RBAC roles
-//! and bindings grant.
+//! Checks on cluster objects other than pods and roles: how Services are
+//! exposed, who is bound to cluster-admin, what ConfigMaps hold.
 
 use rampart_types::Severity;
 
 use super::object::{Loc, Object};
-use super::yaml::Node;
+use super::workload::{literal_secret, secret_like};
 use super::{Check, Run, Sink};
-
-const ROLES: &[&str] = &["Role", "ClusterRole"];
 
 pub(crate) static NODE_PORT: Check = Check {
     id: "RPT-K8S-004",
@@ -47,166 +45,6 @@ fn service_type(object: &Object<'_>, out: &mut Sink<'_>, kind: &str, effect: &st
     }
 }
 
-/// One rule of a Role or ClusterRole.
-struct Rule<'a>(&'a Node);
-
-impl<'a> Rule<'a> {
-    fn list(&self, key: &str) -> impl Iterator<Item = (&'a str, &'a Node)> {
-        self.0.get(key).into_iter().flat_map(|e| e.value.items()).filter_map(|n| Some((n.as_str()?, &**n)))
-    }
-
-    fn has(&self, key: &str, word: &str) -> bool {
-        self.list(key).any(|(w, _)| w == word)
-    }
-
-    /// Whether the rule covers the core API group, where secrets and pods are.
-    fn core_group(&self) -> bool {
-        self.0.get("apiGroups").is_none() || self.has("apiGroups", "") || self.has("apiGroups", "*")
-    }
-
-    fn verbs(&self) -> String {
-        self.list("verbs").map(|(v, _)| v).collect::<Vec<_>>().join(", ")
-    }
-}
-
-fn rules<'a>(object: &Object<'a>) -> impl Iterator<Item = Rule<'a>> {
-    object.root.get("rules").into_iter().flat_map(|e| e.value.items()).map(|n| Rule(n))
-}
-
-/// Fails at every item of `key` in every rule that equals one of `words`.
-fn each_item(object: &Object<'_>, out: &mut Sink<'_>, key: &str, words: &[&str], what: &str) {
-    for rule in rules(object) {
-        for (word, node) in rule.list(key).filter(|(w, _)| words.contains(w)) {
-            out.fail(Loc::node(node), format!("{} grants {what} ({key}: {word})", object.resource));
-        }
-    }
-}
-
-pub(crate) static WILDCARD_VERBS: Check = Check {
-    id: "KSV045",
-    severity: Severity::Critical,
-    level: None,
-    title: "Role grants every verb",
-    description: "A `*` verb grants every action on the rule's resources, including ones added later \
-                  such as escalate, bind and impersonate.",
-    resolution: "List the verbs the subject needs (get, list, watch, …) instead of `*`.",
-    run: Run::Kinds(ROLES, wildcard_verbs),
-};
-
-fn wildcard_verbs(object: &Object<'_>, out: &mut Sink<'_>) {
-    each_item(object, out, "verbs", &["*"], "every verb");
-}
-
-pub(crate) static WILDCARD_RESOURCES: Check = Check {
-    id: "KSV046",
-    severity: Severity::Critical,
-    level: None,
-    title: "Role grants every resource",
-    description: "A `*` resource covers every resource of the rule's API groups, secrets and RBAC \
-                  objects included, and every resource added later.",
-    resolution: "List the resources the subject needs instead of `*`.",
-    run: Run::Kinds(ROLES, wildcard_resources),
-};
-
-fn wildcard_resources(object: &Object<'_>, out: &mut Sink<'_>) {
-    each_item(object, out, "resources", &["*"], "every resource");
-}
-
-pub(crate) static WILDCARD_API_GROUPS: Check = Check {
-    id: "RPT-K8S-006",
-    severity: Severity::Medium,
-    level: None,
-    title: "Role grants every API group",
-    description: "A `*` API group applies the rule to every group, including custom resources \
-                  installed later that may hold credentials or control workloads.",
-    resolution: "List the API groups the rule needs (\"\" for the core group, apps, batch, …).",
-    run: Run::Kinds(ROLES, wildcard_api_groups),
-};
-
-fn wildcard_api_groups(object: &Object<'_>, out: &mut Sink<'_>) {
-    each_item(object, out, "apiGroups", &["*"], "every API group");
-}
-
-pub(crate) static CLUSTER_SECRETS: Check = Check {
-    id: "KSV041",
-    severity: Severity::Critical,
-    level: None,
-    title: "ClusterRole grants access to secrets",
-    description: "Access to secrets across the cluster yields service account tokens and credentials \
-                  of every namespace, enough to act as any workload.",
-    resolution: "Grant access to the named secrets only (resourceNames), in a namespaced Role.",
-    run: Run::Kinds(&["ClusterRole"], secrets),
-};
-
-pub(crate) static NAMESPACE_SECRETS: Check = Check {
-    id: "KSV113",
-    severity: Severity::Medium,
-    level: None,
-    title: "Role grants access to secrets",
-    description: "Access to the secrets of a namespace yields the tokens of its service accounts and \
-                  the credentials of its applications.",
-    resolution: "Restrict the rule to the secrets needed with resourceNames, and to read verbs.",
-    run: Run::Kinds(&["Role"], secrets),
-};
-
-fn secrets(object: &Object<'_>, out: &mut Sink<'_>) {
-    for rule in rules(object).filter(|r| r.core_group() && r.list("verbs").next().is_some()) {
-        for (_, node) in rule.list("resources").filter(|(r, _)| *r == "secrets") {
-            out.fail(Loc::node(node), format!("{} grants {} on secrets", object.resource, rule.verbs()));
-        }
-    }
-}
-
-pub(crate) static POD_EXEC: Check = Check {
-    id: "KSV053",
-    severity: Severity::High,
-    level: None,
-    title: "Role allows exec into pods",
-    description: "pods/exec runs commands inside any container the role reaches, with that container's \
-                  credentials, files and network access.",
-    resolution: "Remove pods/exec from the role; keep interactive access for break-glass roles.",
-    run: Run::Kinds(ROLES, pod_exec),
-};
-
-fn pod_exec(object: &Object<'_>, out: &mut Sink<'_>) {
-    let exec_verbs = |rule: &Rule<'_>| ["create", "get", "*"].iter().any(|v| rule.has("verbs", v));
-    for rule in rules(object).filter(|r| r.core_group() && exec_verbs(r)) {
-        for (_, node) in rule.list("resources").filter(|(r, _)| *r == "pods/exec") {
-            out.fail(Loc::node(node), format!("{} grants {} on pods/exec", object.resource, rule.verbs()));
-        }
-    }
-}
-
-pub(crate) static IMPERSONATE: Check = Check {
-    id: "KSV043",
-    severity: Severity::Critical,
-    level: None,
-    title: "Role allows impersonation",
-    description: "The impersonate verb lets the subject act as other users, groups or service accounts, \
-                  system:masters included, and so gain all of their rights.",
-    resolution: "Remove the impersonate verb, or limit it to specific identities with resourceNames.",
-    run: Run::Kinds(ROLES, impersonate),
-};
-
-fn impersonate(object: &Object<'_>, out: &mut Sink<'_>) {
-    each_item(object, out, "verbs", &["impersonate"], "impersonation");
-}
-
-pub(crate) static ESCALATE_BIND: Check = Check {
-    id: "RPT-K8S-007",
-    severity: Severity::High,
-    level: None,
-    title: "Role allows escalate or bind",
-    description: "escalate lets the subject write roles with rights it lacks, and bind lets it bind \
-                  any role to anyone: both bypass RBAC's guard against privilege escalation.",
-    resolution: "Remove the escalate and bind verbs, or limit bind to named roles with resourceNames.",
-    run: Run::Kinds(ROLES, escalate_bind),
-};
-
-fn escalate_bind(object: &Object<'_>, out: &mut Sink<'_>) {
-    each_item(object, out, "verbs", &["escalate", "bind"], "RBAC escalation");
-}
-
 pub(crate) static CLUSTER_ADMIN_BINDING: Check = Check {
     id: "KSV111",
     severity: Severity::Medium,
@@ -225,5 +63,25 @@ fn cluster_admin_binding(object: &Object<'_>, out: &mut Sink<'_>) {
         && matches!(kind, None | Some("ClusterRole"))
     {
         out.fail(Loc::entry(e), format!("{} binds the cluster-admin ClusterRole", object.resource));
+    }
+}
+
+pub(crate) static CONFIGMAP_SECRET: Check = Check {
+    id: "KSV109",
+    severity: Severity::High,
+    level: None,
+    title: "Credential in a ConfigMap",
+    description: "ConfigMaps are not secret: anyone who can read the namespace's configuration, and \
+                  every pod that mounts it, sees a password or key stored in one.",
+    resolution: "Move the value to a Secret (or an external secret store) and reference it from there.",
+    run: Run::Kinds(&["ConfigMap"], configmap_secret),
+};
+
+fn configmap_secret(object: &Object<'_>, out: &mut Sink<'_>) {
+    let data = object.root.get("data").map_or(&[][..], |e| e.value.entries());
+    for entry in data {
+        if secret_like(&entry.key) && entry.value.as_str().is_some_and(literal_secret) {
+            out.fail(Loc::entry(entry), format!("{} holds {} in plain text", object.resource, entry.key));
+        }
     }
 }

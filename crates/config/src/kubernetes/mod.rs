@@ -7,8 +7,10 @@
 //! counts every pod check twice.
 
 mod cluster;
+mod hardening;
 mod object;
 mod pss;
+mod rbac;
 mod workload;
 mod yaml;
 
@@ -82,17 +84,39 @@ pub(crate) static CHECKS: &[&Check] = &[
     &workload::ROOT_GROUP,
     &workload::SECRET_IN_ENV,
     &workload::SHARED_PROCESS_NAMESPACE,
+    &hardening::DROP_ANY,
+    &hardening::SYS_ADMIN,
+    &hardening::NET_RAW,
+    &hardening::DOCKER_SOCKET,
+    &hardening::SENSITIVE_HOST_PATH,
+    &hardening::HOST_ALIASES,
+    &hardening::HIGH_UID,
+    &hardening::HIGH_GID,
+    &hardening::PRIVILEGED_PORT,
+    &hardening::DEFAULT_SECURITY_CONTEXT,
+    &hardening::KUBE_SYSTEM,
+    &hardening::TILLER,
     &cluster::NODE_PORT,
     &cluster::LOAD_BALANCER,
-    &cluster::WILDCARD_VERBS,
-    &cluster::WILDCARD_RESOURCES,
-    &cluster::WILDCARD_API_GROUPS,
-    &cluster::CLUSTER_SECRETS,
-    &cluster::NAMESPACE_SECRETS,
-    &cluster::POD_EXEC,
-    &cluster::IMPERSONATE,
-    &cluster::ESCALATE_BIND,
     &cluster::CLUSTER_ADMIN_BINDING,
+    &cluster::CONFIGMAP_SECRET,
+    &rbac::WILDCARD_VERBS,
+    &rbac::WILDCARD_RESOURCES,
+    &rbac::WILDCARD_API_GROUPS,
+    &rbac::WILDCARD_EVERYTHING,
+    &rbac::CLUSTER_SECRETS,
+    &rbac::NAMESPACE_SECRETS,
+    &rbac::POD_EXEC,
+    &rbac::POD_ATTACH,
+    &rbac::IMPERSONATE,
+    &rbac::ESCALATE_BIND,
+    &rbac::DELETE_POD_LOGS,
+    &rbac::NODE_PROXY,
+    &rbac::MANAGE_WORKLOADS,
+    &rbac::MANAGE_CONFIGMAPS,
+    &rbac::MANAGE_RBAC,
+    &rbac::MANAGE_NETWORKING,
+    &rbac::MANAGE_WEBHOOKS,
 ];
 
 const PSS_URL: &str = "https://kubernetes.io/docs/concepts/security/pod-security-standards/";

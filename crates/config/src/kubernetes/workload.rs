@@ -339,7 +339,7 @@ fn secret_in_env(pod: &Pod<'_>, out: &mut Sink<'_>) {
 
 /// Whether a variable name ends in a word that names a credential (`DB_PASSWORD`,
 /// `githubToken`, `AWS_SECRET_ACCESS_KEY`), but not `PASSWORD_FILE` or `CACHE_KEY`.
-fn secret_like(name: &str) -> bool {
+pub(crate) fn secret_like(name: &str) -> bool {
     let mut words: Vec<String> = Vec::new();
     let mut prev_lower = false;
     for ch in name.chars() {
@@ -386,7 +386,7 @@ fn secret_like(name: &str) -> bool {
 }
 
 /// Whether a value could be a credential rather than a reference, a path or a switch.
-fn literal_secret(value: &str) -> bool {
+pub(crate) fn literal_secret(value: &str) -> bool {
     let value = value.trim();
     !(value.is_empty()
         || value.starts_with("$(")
