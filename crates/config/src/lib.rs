@@ -4,6 +4,7 @@
 
 mod dockerfile;
 mod kubernetes;
+mod suppress;
 mod terraform;
 
 use std::path::Path;
@@ -78,13 +79,19 @@ pub struct Outcome {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Runs every check of `kind` on one file. `display` is the path shown to the user.
+/// Runs every check of `kind` on one file. `display` is the path shown to
+/// the user. Findings an inline `rampart:ignore:ID` comment covers are
+/// left out.
 pub fn scan(kind: ConfigKind, path: &Path, display: &str, content: &[u8]) -> Result<Outcome, ConfigError> {
-    match kind {
+    let mut outcome = match kind {
         ConfigKind::Dockerfile => dockerfile::scan(path, display, content),
         ConfigKind::Kubernetes => kubernetes::scan(display, content),
         ConfigKind::Terraform => terraform::scan(path, display, content),
+    }?;
+    if let Ok(text) = std::str::from_utf8(content) {
+        suppress::apply(kind, text, &mut outcome.failures);
     }
+    Ok(outcome)
 }
 
 /// Every built-in check.

@@ -620,3 +620,23 @@ fn detect_by_name() {
         assert_eq!(ConfigKind::detect(Path::new(name)), kind, "{name}");
     }
 }
+
+#[test]
+fn inline_comments_suppress_findings_of_the_next_instruction() {
+    let src = "FROM alpine:3.20\nRUN apk add curl\n# rampart:ignore:DS002\nUSER root\n";
+    let quiet = scan_str(src);
+    assert!(!ids(&quiet).contains("DS002"), "{:?}", ids(&quiet));
+    assert!(!ids(&scan_str(&src.replace("rampart:", "trivy:"))).contains("DS002"), "Trivy's marker too");
+    // Another id, or a marker that is not directly above, suppresses nothing.
+    assert!(ids(&scan_str(&src.replace("DS002", "DS001"))).contains("DS002"));
+    assert!(
+        ids(&scan_str(
+            &src.replace("# rampart:ignore:DS002\nUSER root", "USER root\n# rampart:ignore:DS002")
+        ))
+        .contains("DS002")
+    );
+    // Findings about what is missing point at FROM: a comment above it covers them.
+    let missing = "# rampart:ignore:DS026\nFROM alpine:3.20\nUSER app\n";
+    assert!(!ids(&scan_str(missing)).contains("DS026"));
+    assert!(ids(&scan_str(&missing.replace("DS026", "DS000"))).contains("DS026"));
+}

@@ -957,3 +957,70 @@ fn credentials_in_configmaps_are_reported() {
     let clean = run(&config.replace("  DB_PASSWORD: hunter2-prod\n", ""));
     assert_eq!((found(&clean), clean.successes), (vec![], 1));
 }
+
+#[test]
+fn annotations_and_comments_suppress_findings() {
+    let privileged =
+        edit(&[(40, "            allowPrivilegeEscalation: false\n            privileged: true")]);
+    assert_eq!(found(&run(&privileged)), expect(&[("KSV017", 41)]));
+    let annotated = privileged.replace(
+        "  namespace: shop\n",
+        "  namespace: shop\n  annotations:\n    rampart.dev/ignore: KSV017, KSV011\n",
+    );
+    assert_eq!(found(&run(&annotated)), vec![]);
+    let on_template = privileged.replace(
+        "      labels: {app: web}\n",
+        "      labels: {app: web}\n      annotations: {rampart.dev/ignore: KSV017}\n",
+    );
+    assert_eq!(found(&run(&on_template)), vec![]);
+    let commented = privileged.replace(
+        "          securityContext:\n",
+        "          # rampart:ignore:KSV017\n          securityContext:\n",
+    );
+    assert_eq!(found(&run(&commented)), vec![]);
+    let other = privileged
+        .replace("  namespace: shop\n", "  namespace: shop\n  annotations: {rampart.dev/ignore: KSV011}\n");
+    assert_eq!(found(&run(&other)).len(), 1);
+}
+
+#[test]
+fn helm_output_keeps_the_template_of_each_object() {
+    let privileged =
+        edit(&[(40, "            allowPrivilegeEscalation: false\n            privileged: true")]);
+    let rendered = format!(
+        "---\n# Source: shop/templates/service.yaml\napiVersion: v1\nkind: Service\nmetadata: {{name: web}}\n\
+         spec: {{type: NodePort}}\n---\n# Source: shop/templates/deployment.yaml\n{privileged}---\n\
+         apiVersion: v1\nkind: Service\nmetadata: {{name: plain}}\nspec: {{type: NodePort}}\n"
+    );
+    let outcome = run(&rendered);
+    let templates: Vec<(&str, &str)> =
+        outcome.failures.iter().map(|f| (f.id.as_str(), f.cause_metadata.template.as_str())).collect();
+    assert_eq!(
+        templates,
+        [
+            ("RPT-K8S-004", "shop/templates/service.yaml"),
+            ("KSV017", "shop/templates/deployment.yaml"),
+            ("RPT-K8S-004", ""),
+        ]
+    );
+}
+
+#[test]
+fn a_chart_given_unrendered_says_how_to_render_it() {
+    let chart = "apiVersion: v2\nname: shop\nversion: 0.1.0\n";
+    let outcome = scan(
+        ConfigKind::Kubernetes,
+        Path::new("charts/shop/Chart.yaml"),
+        "charts/shop/Chart.yaml",
+        chart.as_bytes(),
+    )
+    .expect("scans");
+    assert!(!outcome.applicable);
+    assert_eq!(outcome.warnings.len(), 1);
+    assert!(
+        outcome.warnings[0].message.contains("helm template charts/shop | rampart config -"),
+        "{:?}",
+        outcome.warnings
+    );
+    assert!(run(chart).warnings.is_empty(), "only a file named Chart.yaml is a chart");
+}

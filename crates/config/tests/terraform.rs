@@ -503,3 +503,17 @@ fn detects_terraform_files() {
     assert_eq!(ConfigKind::detect(Path::new("infra/terraform.tfvars")), None);
     assert_eq!(ConfigKind::Terraform.trivy_type(), "terraform");
 }
+
+#[test]
+fn inline_comments_suppress_findings_in_a_block_or_on_a_line() {
+    let bad =
+        "resource \"aws_db_instance\" \"main\" {\n  engine = \"postgres\"\n  publicly_accessible = true\n}\n";
+    let fired = |text: &str| found(&run(text)).iter().any(|(id, _)| id == "AVD-AWS-0082");
+    assert!(fired(bad));
+    assert!(!fired(&format!("# rampart:ignore:AVD-AWS-0082\n{bad}")), "above the block");
+    assert!(!fired(&format!("// trivy:ignore:AVD-AWS-0082\n{bad}")), "Trivy's marker, // comment");
+    assert!(!fired(&bad.replace("= true", "= true # rampart:ignore:AVD-AWS-0082")), "on the line");
+    assert!(fired(&format!("# rampart:ignore:AVD-AWS-0080\n{bad}")), "another id");
+    let two = format!("# rampart:ignore:AVD-AWS-0082\nresource \"aws_s3_bucket\" \"logs\" {{}}\n{bad}");
+    assert!(fired(&two), "the comment covers only the block below it");
+}

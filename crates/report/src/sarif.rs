@@ -377,6 +377,9 @@ fn result_message(f: &Finding) -> String {
             if !m.cause_metadata.resource.is_empty() {
                 text.push_str(&format!("\nResource: {}", m.cause_metadata.resource));
             }
+            if !m.cause_metadata.template.is_empty() {
+                text.push_str(&format!("\nTemplate: {}", m.cause_metadata.template));
+            }
             if !m.primary_url.is_empty() {
                 text.push_str(&format!("\nLink: [{}]({})", m.id, m.primary_url));
             }

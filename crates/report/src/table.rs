@@ -119,6 +119,9 @@ fn write_misconfiguration(
     if !cause.resource.is_empty() {
         place.push_str(&format!(" ({})", clean(&cause.resource)));
     }
+    if !cause.template.is_empty() {
+        place.push_str(&format!(" from {}", clean(&cause.template)));
+    }
     writeln!(out, " {place}")?;
     writeln!(out, "{}", "─".repeat(RULE_WIDTH))
 }
@@ -436,6 +439,7 @@ mod tests {
                 service: "general".to_string(),
                 start_line: lines.0,
                 end_line: lines.1,
+                template: String::new(),
             },
         }
     }

@@ -232,6 +232,10 @@ pub struct CauseMetadata {
     pub service: String,
     pub start_line: u32,
     pub end_line: u32,
+    /// The Helm template that rendered the object, from the `# Source:`
+    /// comment `helm template` writes above it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub template: String,
 }
 
 /// A package as listed in a report.

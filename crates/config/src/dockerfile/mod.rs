@@ -80,6 +80,7 @@ fn finding(check: &Check, model: &model::Model, hit: Hit) -> Misconfiguration {
             service: "general".into(),
             start_line: hit.start,
             end_line: hit.end,
+            template: String::new(),
         },
     }
 }

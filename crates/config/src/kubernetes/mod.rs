@@ -125,6 +125,8 @@ const PSS_URL: &str = "https://kubernetes.io/docs/concepts/security/pod-security
 pub(crate) struct Sink<'a> {
     check: &'static Check,
     resource: &'a str,
+    /// The Helm template the object came from, if the file says.
+    template: Option<&'a str>,
     failures: &'a mut Vec<Misconfiguration>,
 }
 
@@ -158,6 +160,7 @@ impl Sink<'_> {
                 service: "general".into(),
                 start_line: loc.start,
                 end_line: loc.end,
+                template: self.template.unwrap_or_default().to_string(),
             },
         });
     }
@@ -186,7 +189,7 @@ pub(crate) fn scan(display: &str, content: &[u8]) -> Result<Outcome, ConfigError
         .iter()
         .any(|d| ["apiVersion", "kind"].iter().all(|k| d.get(k).is_some_and(|e| e.value.as_str().is_some())));
     if !is_manifest {
-        return Ok(Outcome::default());
+        return Ok(Outcome { warnings: chart_warning(display, &parsed.documents), ..Outcome::default() });
     }
     let mut outcome = Outcome { applicable: true, ..Outcome::default() };
     outcome.warnings = parsed
@@ -197,10 +200,17 @@ pub(crate) fn scan(display: &str, content: &[u8]) -> Result<Outcome, ConfigError
                 .at_line(*line)
         })
         .collect();
+    let sources = helm_sources(text);
     for object in &objects {
         let pod = Pod::of(object, &objects);
+        let template = sources.iter().rev().find(|s| s.0 < object.root.line).and_then(|s| s.1);
+        let ignored = ignored_checks(object, pod.as_ref());
         for &check in CHECKS {
-            let mut sink = Sink { check, resource: &object.resource, failures: &mut outcome.failures };
+            if ignored.iter().any(|id| id.eq_ignore_ascii_case(check.id)) {
+                continue;
+            }
+            let mut sink =
+                Sink { check, resource: &object.resource, template, failures: &mut outcome.failures };
             let before = sink.failures.len();
             match (&check.run, &pod) {
                 (Run::Pod(run), Some(pod)) => run(pod, &mut sink),
@@ -214,6 +224,57 @@ pub(crate) fn scan(display: &str, content: &[u8]) -> Result<Outcome, ConfigError
         }
     }
     Ok(outcome)
+}
+
+/// A chart's templates are not YAML until rendered, so a chart given as is
+/// gets a warning with the command that renders it, rather than silence.
+fn chart_warning(display: &str, documents: &[std::rc::Rc<yaml::Node>]) -> Vec<Diagnostic> {
+    let (dir, name) = display.rsplit_once('/').unwrap_or((".", display));
+    let is_chart = name == "Chart.yaml"
+        && documents.first().is_some_and(|d| d.get("apiVersion").is_some() && d.get("name").is_some());
+    if !is_chart {
+        return Vec::new();
+    }
+    let dir = if dir.is_empty() { "/" } else { dir };
+    vec![Diagnostic::new(
+        display,
+        format!(
+            "a Helm chart: its templates are checked once rendered, e.g. `helm template {dir} | rampart config -`"
+        ),
+    )]
+}
+
+/// Where each document of Helm output starts and the template it came
+/// from: `(line, Some(path))` for a `# Source: path` comment, `(line, None)`
+/// for a `---` separator (which ends the previous template's reach).
+fn helm_sources(text: &str) -> Vec<(u32, Option<&str>)> {
+    let mut marks = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        if let Some(path) = line.strip_prefix("# Source:").map(str::trim).filter(|p| !p.is_empty()) {
+            marks.push((number, Some(path)));
+        } else if line.starts_with("---") {
+            marks.push((number, None));
+        }
+    }
+    marks
+}
+
+/// The annotation that switches checks off for one object (and its pods).
+const IGNORE_ANNOTATION: &str = "rampart.dev/ignore";
+
+/// The check ids listed in the object's `rampart.dev/ignore` annotation, or
+/// in its pod template's.
+fn ignored_checks<'a>(object: &Object<'a>, pod: Option<&Pod<'a>>) -> Vec<&'a str> {
+    let annotation = |metadata: Option<&'a yaml::Node>| {
+        metadata
+            .and_then(|m| m.path(&["annotations", IGNORE_ANNOTATION]))
+            .and_then(|e| e.value.as_str())
+            .into_iter()
+            .flat_map(|list| list.split(',').map(str::trim).filter(|id| !id.is_empty()))
+    };
+    let own = annotation(object.root.get("metadata").map(|e| &*e.value));
+    own.chain(annotation(pod.and_then(|p| p.metadata))).collect()
 }
 
 pub(crate) fn checks() -> Vec<CheckInfo> {

@@ -125,6 +125,7 @@ impl Sink<'_> {
                 service: check.service.into(),
                 start_line: start,
                 end_line: end,
+                template: String::new(),
             },
         });
     }

@@ -91,6 +91,7 @@ fn dockerfile_check(
             service: "general".to_string(),
             start_line: lines.0,
             end_line: lines.1,
+            template: String::new(),
         },
     }
 }
