@@ -517,3 +517,59 @@ fn inline_comments_suppress_findings_in_a_block_or_on_a_line() {
     let two = format!("# rampart:ignore:AVD-AWS-0082\nresource \"aws_s3_bucket\" \"logs\" {{}}\n{bad}");
     assert!(fired(&two), "the comment covers only the block below it");
 }
+
+#[test]
+fn count_and_for_each_expand_into_instances() {
+    let src = r#"
+variable "dbs" {
+  default = { reports = true, billing = false }
+}
+locals {
+  public = [false, true]
+}
+resource "aws_db_instance" "each" {
+  for_each            = var.dbs
+  publicly_accessible = each.value
+  storage_encrypted   = true
+  deletion_protection = true
+}
+resource "aws_db_instance" "counted" {
+  count               = 2
+  publicly_accessible = local.public[count.index]
+  storage_encrypted   = true
+  deletion_protection = true
+}
+resource "aws_db_instance" "off" {
+  count               = 0
+  publicly_accessible = true
+}
+"#;
+    let outcome = run(src);
+    let public: Vec<&str> = outcome
+        .failures
+        .iter()
+        .filter(|f| f.id == "AVD-AWS-0082")
+        .map(|f| f.cause_metadata.resource.as_str())
+        .collect();
+    assert_eq!(public, ["aws_db_instance.each[\"reports\"]", "aws_db_instance.counted[1]"]);
+    assert!(outcome.failures.iter().all(|f| !f.cause_metadata.resource.starts_with("aws_db_instance.off")));
+}
+
+#[test]
+fn tfvars_files_set_variables_over_their_defaults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let main = dir.path().join("main.tf");
+    let src = "variable \"public\" {\n  default = false\n}\nresource \"aws_db_instance\" \"main\" {\n  publicly_accessible = var.public\n}\n";
+    std::fs::write(&main, src).expect("write");
+    let public = || {
+        let out = scan(ConfigKind::Terraform, &main, "main.tf", src.as_bytes()).expect("scans");
+        out.failures.iter().any(|f| f.id == "AVD-AWS-0082")
+    };
+    assert!(!public(), "the default says private");
+    std::fs::write(dir.path().join("terraform.tfvars"), "public = true\n").expect("write");
+    assert!(public(), "terraform.tfvars overrides the default");
+    std::fs::write(dir.path().join("z.auto.tfvars"), "public = false\n").expect("write");
+    assert!(!public(), "*.auto.tfvars load after terraform.tfvars");
+    std::fs::write(dir.path().join("other.tfvars"), "public = true\n").expect("write");
+    assert!(!public(), "other .tfvars files need -var-file and are not read");
+}

@@ -1,9 +1,10 @@
 //! HCL bodies turned into a small model the checks read: blocks and
 //! attributes with their lines, each attribute's value evaluated as far as
-//! it is statically known (literals, `var.x` defaults, `local.x`, a few
-//! pure functions) and the resources it refers to.
+//! it is statically known (literals, `var.x` from `.tfvars` or defaults,
+//! `local.x`, `count.index` and `each.key`/`each.value` of an expanded
+//! resource, a few pure functions) and the resources it refers to.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use hcl_edit::Span;
@@ -17,6 +18,9 @@ const EVAL_BUDGET: u32 = 1_000_000;
 /// How deep expressions and `local` → `local` chains may go; the parser
 /// already caps syntactic nesting at 64.
 const MAX_DEPTH: u32 = 96;
+/// Resources with a known `count` or `for_each` are checked once per
+/// instance up to this many; beyond it, once, with the index unknown.
+const MAX_INSTANCES: usize = 32;
 
 /// A statically evaluated value; `Unknown` for anything that needs a plan.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,6 +109,9 @@ impl Attr {
 pub(crate) struct Block {
     pub(crate) ident: String,
     pub(crate) labels: Vec<String>,
+    /// For one instance of a resource with `count` or `for_each`, its key
+    /// as Terraform writes it in addresses: `[0]`, `["eu"]`.
+    pub(crate) instance: Option<String>,
     pub(crate) attrs: Vec<Attr>,
     pub(crate) blocks: Vec<Block>,
     pub(crate) start: u32,
@@ -163,19 +170,34 @@ impl Lines {
     }
 }
 
+/// The instance of a repeated resource being evaluated.
+#[derive(Clone, Debug)]
+enum Instance {
+    Single,
+    Count(f64),
+    Each(String, Value),
+}
+
 /// What `var.x` and `local.x` stand for across the module's files.
 pub(crate) struct Scope<'a> {
     vars: HashMap<&'a str, &'a Expression>,
     locals: HashMap<&'a str, &'a Expression>,
     budget: Cell<u32>,
+    instance: RefCell<Instance>,
 }
 
 impl<'a> Scope<'a> {
     /// Collects variable defaults and locals from every body; on duplicates
-    /// (invalid in Terraform) the first wins.
-    pub(crate) fn new(bodies: impl IntoIterator<Item = &'a Body>) -> Scope<'a> {
-        let mut scope =
-            Scope { vars: HashMap::new(), locals: HashMap::new(), budget: Cell::new(EVAL_BUDGET) };
+    /// (invalid in Terraform) the first wins. `tfvars` bodies, in Terraform's
+    /// order (`terraform.tfvars`, then `*.auto.tfvars` by name), set
+    /// variables over their defaults, the later file winning.
+    pub(crate) fn new(bodies: impl IntoIterator<Item = &'a Body>, tfvars: &'a [Body]) -> Scope<'a> {
+        let mut scope = Scope {
+            vars: HashMap::new(),
+            locals: HashMap::new(),
+            budget: Cell::new(EVAL_BUDGET),
+            instance: RefCell::new(Instance::Single),
+        };
         for body in bodies {
             for block in body.blocks() {
                 match (block.ident.as_str(), block.labels.first()) {
@@ -193,15 +215,64 @@ impl<'a> Scope<'a> {
                 }
             }
         }
+        for body in tfvars {
+            for attr in body.attributes() {
+                scope.vars.insert(attr.key.as_str(), &attr.value);
+            }
+        }
         scope
     }
 
-    /// The `resource` and `data` blocks of `body` as model blocks.
+    /// The `resource` and `data` blocks of `body` as model blocks, one per
+    /// instance when `count` or `for_each` is known (none when it is 0 or
+    /// empty: the resource is not created).
     pub(crate) fn resources(&self, body: &Body, lines: &Lines) -> Vec<Block> {
-        body.blocks()
-            .filter(|b| matches!(b.ident.as_str(), "resource" | "data") && b.labels.len() == 2)
-            .map(|b| self.block(b, lines))
-            .collect()
+        let mut out = Vec::new();
+        for b in
+            body.blocks().filter(|b| matches!(b.ident.as_str(), "resource" | "data") && b.labels.len() == 2)
+        {
+            for (instance, key) in self.instances(b) {
+                *self.instance.borrow_mut() = instance;
+                let mut block = self.block(b, lines);
+                block.instance = key;
+                out.push(block);
+            }
+            *self.instance.borrow_mut() = Instance::Single;
+        }
+        out
+    }
+
+    /// The instances `count` or `for_each` make, with their address keys.
+    fn instances(&self, block: &structure::Block) -> Vec<(Instance, Option<String>)> {
+        let single = vec![(Instance::Single, None)];
+        if let Some(count) = block.body.get_attribute("count") {
+            return match self.eval(&count.value, 0).as_num() {
+                Some(n) if n >= 0.0 && n.fract() == 0.0 && (n as usize) <= MAX_INSTANCES => {
+                    (0..n as usize).map(|i| (Instance::Count(i as f64), Some(format!("[{i}]")))).collect()
+                }
+                _ => single,
+            };
+        }
+        if let Some(for_each) = block.body.get_attribute("for_each") {
+            let entries: Option<Vec<(String, Value)>> = match self.eval(&for_each.value, 0) {
+                Value::Map(entries) => Some(entries),
+                Value::List(items) => {
+                    items.into_iter().map(|v| Some((v.as_str()?.to_string(), v))).collect::<Option<Vec<_>>>()
+                }
+                _ => None,
+            };
+            return match entries {
+                Some(entries) if entries.len() <= MAX_INSTANCES => entries
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let address = format!("[{}]", serde_json::Value::from(key.clone()));
+                        (Instance::Each(key, value), Some(address))
+                    })
+                    .collect(),
+                _ => single,
+            };
+        }
+        single
     }
 
     fn block(&self, block: &structure::Block, lines: &Lines) -> Block {
@@ -209,6 +280,7 @@ impl<'a> Scope<'a> {
         let mut out = Block {
             ident: block.ident.as_str().to_string(),
             labels: block.labels.iter().map(|l| label_str(l).to_string()).collect(),
+            instance: None,
             attrs: Vec::new(),
             blocks: Vec::new(),
             start,
@@ -313,13 +385,17 @@ impl<'a> Scope<'a> {
         let Expression::Variable(root) = &t.expr else { return Value::Unknown };
         let mut ops = t.operators.iter().map(|op| op.value());
         let Some(TraversalOperator::GetAttr(name)) = ops.next() else { return Value::Unknown };
-        let source = match root.as_str() {
-            "var" => self.vars.get(name.as_str()),
-            "local" => self.locals.get(name.as_str()),
-            _ => None,
+        let mut value = match (root.as_str(), name.as_str()) {
+            ("var", name) => self.vars.get(name).map_or(Value::Unknown, |e| self.eval(e, depth)),
+            ("local", name) => self.locals.get(name).map_or(Value::Unknown, |e| self.eval(e, depth)),
+            ("count" | "each", name) => match (&*self.instance.borrow(), name) {
+                (Instance::Count(i), "index") => Value::Num(*i),
+                (Instance::Each(key, _), "key") => Value::Str(key.clone()),
+                (Instance::Each(_, value), "value") => value.clone(),
+                _ => Value::Unknown,
+            },
+            _ => return Value::Unknown,
         };
-        let Some(expr) = source else { return Value::Unknown };
-        let mut value = self.eval(expr, depth);
         for op in ops {
             value = match (op, value) {
                 (TraversalOperator::GetAttr(key), Value::Map(entries)) => lookup(entries, key.as_str()),
@@ -403,7 +479,7 @@ mod tests {
 
     fn eval_attr(src: &str, name: &str) -> Value {
         let body = hcl_edit::parser::parse_body(src).expect("parses");
-        let scope = Scope::new([&body]);
+        let scope = Scope::new([&body], &[]);
         let lines = Lines::new(src);
         let res = scope.resources(&body, &lines);
         res[0].value(name).cloned().expect("attribute")
@@ -452,7 +528,7 @@ resource "t" "r" {
     fn refs_and_lines() {
         let src = "resource \"aws_s3_bucket_versioning\" \"v\" {\n  bucket = aws_s3_bucket.logs.id\n  x = {\n    y = 1\n  }\n}\n";
         let body = hcl_edit::parser::parse_body(src).expect("parses");
-        let scope = Scope::new([&body]);
+        let scope = Scope::new([&body], &[]);
         let res = scope.resources(&body, &Lines::new(src));
         assert_eq!(res[0].span(), (1, 6));
         assert_eq!(

@@ -45,10 +45,14 @@ fn all() -> impl Iterator<Item = &'static Check> {
     aws::CHECKS.iter().copied().chain(cloud::CHECKS.iter().copied())
 }
 
-/// A `resource` or `data` block.
+/// A `resource` or `data` block (one instance of it, for `count` and
+/// `for_each`).
 pub(crate) struct Resource {
-    /// `aws_db_instance.main`, `data.aws_iam_policy_document.admin`.
+    /// `aws_db_instance.main`, `data.aws_iam_policy_document.admin`,
+    /// `aws_s3_bucket.logs["eu"]`.
     pub(crate) address: String,
+    /// The address without the instance key, as other resources refer to it.
+    name: String,
     /// The type, prefixed `data.` for data sources.
     pub(crate) kind: String,
     pub(crate) block: Block,
@@ -83,7 +87,7 @@ impl Module {
         let mut unknown = false;
         for r in self.resources.iter().filter(|r| r.kind == kind) {
             let Some(a) = r.block.attr(attr) else { continue };
-            if a.refs.contains(&target.address) || (name.is_some() && a.value.as_str() == name) {
+            if a.refs.contains(&target.name) || (name.is_some() && a.value.as_str() == name) {
                 return Companion::Found(r);
             }
             unknown |= a.refs.is_empty() && a.value == Value::Unknown;
@@ -209,19 +213,24 @@ pub(crate) fn scan(path: &Path, display: &str, content: &[u8]) -> Result<Outcome
     let body = hcl_edit::parser::parse_body(text).map_err(|e| {
         malformed(Some(u32::try_from(e.location().line()).unwrap_or(u32::MAX)), e.message().to_string())
     })?;
-    let siblings = read_siblings(path);
-    let sibling_bodies: Vec<(Body, Lines)> = siblings
+    let module_files = read_module(path);
+    let sibling_bodies: Vec<(Body, Lines)> = module_files
+        .tf
         .iter()
         .filter_map(|text| Some((hcl_edit::parser::parse_body(text).ok()?, Lines::new(text))))
         .collect();
-    let scope = Scope::new(std::iter::once(&body).chain(sibling_bodies.iter().map(|(b, _)| b)));
+    let tfvars: Vec<Body> =
+        module_files.tfvars.iter().filter_map(|text| hcl_edit::parser::parse_body(text).ok()).collect();
+    let scope = Scope::new(std::iter::once(&body).chain(sibling_bodies.iter().map(|(b, _)| b)), &tfvars);
 
     let resource = |block: Block, own: bool| {
         let kind = match block.ident.as_str() {
             "data" => format!("data.{}", block.labels[0]),
             _ => block.labels[0].clone(),
         };
-        Resource { address: format!("{kind}.{}", block.labels[1]), kind, block, own }
+        let name = format!("{kind}.{}", block.labels[1]);
+        let address = format!("{name}{}", block.instance.as_deref().unwrap_or_default());
+        Resource { address, name, kind, block, own }
     };
     let mut resources: Vec<Resource> =
         scope.resources(&body, &Lines::new(text)).into_iter().map(|b| resource(b, true)).collect();
@@ -248,35 +257,52 @@ pub(crate) fn scan(path: &Path, display: &str, content: &[u8]) -> Result<Outcome
     Ok(outcome)
 }
 
-/// The other `*.tf` files beside `path`, when it is a file on disk; within
-/// the count and size bounds, in name order so results are stable.
-fn read_siblings(path: &Path) -> Vec<String> {
-    let (Some(dir), Some(own)) = (path.parent(), path.file_name()) else { return Vec::new() };
+/// The rest of a file's module: the other `*.tf` files beside it, and the
+/// variable files Terraform loads by itself (`terraform.tfvars`, then
+/// `*.auto.tfvars` by name).
+#[derive(Default)]
+struct ModuleFiles {
+    tf: Vec<String>,
+    tfvars: Vec<String>,
+}
+
+/// Reads the module of `path`, when it is a file on disk; within the count
+/// and size bounds, in name order so results are stable.
+fn read_module(path: &Path) -> ModuleFiles {
+    let (Some(dir), Some(own)) = (path.parent(), path.file_name()) else { return ModuleFiles::default() };
     let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) else {
-        return Vec::new();
+        return ModuleFiles::default();
     };
     if !path.is_file() {
-        return Vec::new();
+        return ModuleFiles::default();
     }
-    let mut names: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.file_name() != Some(own) && p.extension().is_some_and(|e| e == "tf") && p.is_file())
-        .collect();
-    names.sort();
+    let mut tf = Vec::new();
+    let mut tfvars = Vec::new();
+    for p in entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()) {
+        let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
+        if name.ends_with(".tf") && p.file_name() != Some(own) {
+            tf.push(p);
+        } else if name == "terraform.tfvars" || name.ends_with(".auto.tfvars") {
+            // terraform.tfvars sorts first: "terraform.tfvars" would not, so key it.
+            tfvars.push((name != "terraform.tfvars", p));
+        }
+    }
+    tf.sort();
+    tfvars.sort();
     let mut budget = MAX_SIBLING_BYTES;
-    let mut out = Vec::new();
-    for p in names.into_iter().take(MAX_SIBLINGS) {
-        let Ok(len) = p.metadata().map(|m| m.len()) else { continue };
+    let mut read = |p: &Path| -> Option<String> {
+        let len = p.metadata().ok()?.len();
         if len > budget {
-            continue;
+            return None;
         }
-        if let Ok(text) = std::fs::read_to_string(&p) {
-            budget -= len;
-            out.push(text);
-        }
+        let text = std::fs::read_to_string(p).ok()?;
+        budget -= len;
+        Some(text)
+    };
+    ModuleFiles {
+        tf: tf.iter().take(MAX_SIBLINGS).filter_map(|p| read(p)).collect(),
+        tfvars: tfvars.iter().take(MAX_SIBLINGS).filter_map(|(_, p)| read(p)).collect(),
     }
-    out
 }
 
 pub(crate) fn checks() -> Vec<CheckInfo> {
