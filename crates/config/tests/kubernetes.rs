@@ -82,7 +82,7 @@ spec:
 ";
 
 /// Checks that apply to a Deployment's pod template.
-const POD_CHECKS: u32 = 46;
+const POD_CHECKS: u32 = 48;
 
 /// The hardened Deployment with some lines (1-based) replaced; a replacement may span lines.
 fn edit(edits: &[(usize, &str)]) -> String {
@@ -280,7 +280,20 @@ const CASES: &[Case] = &[
         &[],
     ),
     (&[(18, "        runAsGroup: 10000")], &[("KSV021", 18)]),
-    (&[(28, "            - containerPort: 80")], &[("KSV117", 28)]),
+    (&[(27, "            - containerPort: 80")], &[("KSV117", 27)]),
+    // Schema
+    (
+        &[(41, "            readOnlyRootFilesystem: true\n            runAsNonroot: true")],
+        &[("RPT-K8S-010", 42)],
+    ),
+    (&[(27, "            - containerPort: \"8080\"")], &[("RPT-K8S-011", 27)]),
+    (
+        &[(
+            31,
+            "                secretKeyRef: {name: db, key: password}\n            - {name: PORT, value: 8080}",
+        )],
+        &[("RPT-K8S-011", 32)],
+    ),
     (
         &[(27, "            - containerPort: 8080\n              hostPort: 443")],
         &[("KSV024", 28), ("KSV117", 28)],
@@ -446,6 +459,8 @@ fn every_pod_check_has_a_firing_case() {
         "KSV118",
         "KSV037",
         "KSV102",
+        "RPT-K8S-010",
+        "RPT-K8S-011",
     ];
     assert_eq!(pod_ids.len() as u32, POD_CHECKS);
     for id in pod_ids {
@@ -461,8 +476,8 @@ fn windows_pods_are_exempt_from_linux_only_restricted_controls() {
         (21, "          level: \"s0:c1,c2\""),
         (40, "            privileged: false"),
         (42, "            procMount: Default"),
-        (43, "            stdin: false"),
-        (44, "            tty: false"),
+        (43, ""),
+        (44, ""),
     ];
     let linux = found(&run(&edit(&bare)));
     assert_eq!(linux, expect(&[("KSV001", 39), ("KSV003", 39), ("KSV004", 39), ("KSV030", 39)]));
@@ -588,8 +603,8 @@ rules:
 fn narrow_roles_pass() {
     let outcome = run(ROLE);
     assert_eq!(found(&outcome), vec![]);
-    // The sixteen RBAC checks that apply to a ClusterRole.
-    assert_eq!(outcome.successes, 16);
+    // The sixteen RBAC checks that apply to a ClusterRole, and the two schema checks.
+    assert_eq!(outcome.successes, 18);
     assert_eq!(found(&run(&ROLE.replace("ClusterRole", "Role"))), vec![]);
 }
 
@@ -694,7 +709,7 @@ fn exposed_services_are_reported() {
     assert_eq!(found(&run(service)), expect(&[("RPT-K8S-004", 6)]));
     assert_eq!(found(&run(&service.replace("NodePort", "LoadBalancer"))), expect(&[("RPT-K8S-005", 6)]));
     let outcome = run(&service.replace("NodePort", "ClusterIP"));
-    assert_eq!((found(&outcome), outcome.successes), (vec![], 2));
+    assert_eq!((found(&outcome), outcome.successes), (vec![], 4));
 }
 
 #[test]
@@ -802,7 +817,7 @@ fn unrendered_templates_and_other_yaml_are_not_applicable() {
 
 #[test]
 fn objects_without_checks_are_applicable_and_clean() {
-    let outcome = run("apiVersion: v1\nkind: Secret\nmetadata: {name: c}\ndata: {a: b}\n");
+    let outcome = run("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: c}\nspec: {a: b}\n");
     assert!(outcome.applicable);
     assert_eq!((outcome.failures.len(), outcome.successes), (0, 0));
 }
@@ -861,7 +876,7 @@ fn alias_bombs_and_deep_nesting_are_refused_quickly() {
 fn listed_checks_match_the_findings() {
     let listed: Vec<_> =
         rampart_config::checks().into_iter().filter(|c| c.kind == ConfigKind::Kubernetes).collect();
-    assert_eq!(listed.len(), 67);
+    assert_eq!(listed.len(), 69);
     let outcome = run(&edit(&[(14, "      hostPID: true"), (24, "          image: nginx")]));
     for f in &outcome.failures {
         let info = listed.iter().find(|c| c.id == f.id).unwrap_or_else(|| panic!("{} not listed", f.id));
@@ -955,7 +970,8 @@ fn credentials_in_configmaps_are_reported() {
     assert!(outcome.failures[0].message.contains("DB_PASSWORD"));
     assert!(!outcome.failures[0].message.contains("hunter2"), "the value is not repeated");
     let clean = run(&config.replace("  DB_PASSWORD: hunter2-prod\n", ""));
-    assert_eq!((found(&clean), clean.successes), (vec![], 1));
+    // KSV109 and the two schema checks
+    assert_eq!((found(&clean), clean.successes), (vec![], 3));
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod hardening;
 mod object;
 mod pss;
 mod rbac;
+mod schema;
 mod workload;
 mod yaml;
 
@@ -117,6 +118,8 @@ pub(crate) static CHECKS: &[&Check] = &[
     &rbac::MANAGE_RBAC,
     &rbac::MANAGE_NETWORKING,
     &rbac::MANAGE_WEBHOOKS,
+    &schema::UNKNOWN_FIELD,
+    &schema::WRONG_TYPE,
 ];
 
 const PSS_URL: &str = "https://kubernetes.io/docs/concepts/security/pod-security-standards/";
