@@ -573,3 +573,57 @@ fn tfvars_files_set_variables_over_their_defaults() {
     std::fs::write(dir.path().join("other.tfvars"), "public = true\n").expect("write");
     assert!(!public(), "other .tfvars files need -var-file and are not read");
 }
+
+#[test]
+fn local_modules_are_checked_with_the_values_the_call_passes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("envs/prod");
+    let module = dir.path().join("modules/db");
+    let nested = dir.path().join("modules/disk");
+    for d in [&root, &module, &nested] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    std::fs::write(
+        module.join("main.tf"),
+        "variable \"public\" {}\nvariable \"encrypted\" {\n  default = true\n}\n\
+         resource \"aws_db_instance\" \"this\" {\n  publicly_accessible = var.public\n  \
+         storage_encrypted = var.encrypted\n  deletion_protection = true\n}\n\
+         module \"disk\" {\n  source = \"../disk\"\n  encrypted = var.encrypted\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        nested.join("main.tf"),
+        "variable \"encrypted\" {}\nresource \"aws_ebs_volume\" \"data\" {\n  encrypted = var.encrypted\n}\n",
+    )
+    .expect("write");
+    let main = root.join("main.tf");
+    let src = "locals {\n  exposed = true\n}\n\nmodule \"db\" {\n  source    = \"../../modules/db\"\n  public    = local.exposed\n  encrypted = false\n}\n\nmodule \"registry\" {\n  source = \"terraform-aws-modules/s3-bucket/aws\"\n}\n";
+    std::fs::write(&main, src).expect("write");
+    let out = scan(ConfigKind::Terraform, &main, "envs/prod/main.tf", src.as_bytes()).expect("scans");
+    let found: Vec<(&str, &str, u32, u32)> = out
+        .failures
+        .iter()
+        .map(|f| {
+            (
+                f.id.as_str(),
+                f.cause_metadata.resource.as_str(),
+                f.cause_metadata.start_line,
+                f.cause_metadata.end_line,
+            )
+        })
+        .collect();
+    assert!(found.contains(&("AVD-AWS-0082", "module.db.aws_db_instance.this", 5, 9)), "{found:?}");
+    assert!(found.contains(&("AVD-AWS-0080", "module.db.aws_db_instance.this", 5, 9)), "{found:?}");
+    assert!(
+        found.contains(&("AVD-AWS-0026", "module.db.module.disk.aws_ebs_volume.data", 5, 9)),
+        "{found:?}"
+    );
+    let public = out.failures.iter().find(|f| f.id == "AVD-AWS-0082").expect("finding");
+    assert!(public.message.contains("in module modules/db, line 6"), "{}", public.message);
+
+    // Scanned on its own, the module does not know whether it is public.
+    let alone = std::fs::read(module.join("main.tf")).expect("read");
+    let out =
+        scan(ConfigKind::Terraform, &module.join("main.tf"), "modules/db/main.tf", &alone).expect("scans");
+    assert!(out.failures.iter().all(|f| f.id != "AVD-AWS-0082"));
+}

@@ -162,7 +162,7 @@ impl Lines {
         u32::try_from(self.0.partition_point(|&start| start <= offset)).unwrap_or(u32::MAX)
     }
 
-    fn span(&self, span: Option<std::ops::Range<usize>>) -> (u32, u32) {
+    pub(crate) fn span(&self, span: Option<std::ops::Range<usize>>) -> (u32, u32) {
         match span {
             Some(r) => (self.line(r.start), self.line(r.end.saturating_sub(1).max(r.start))),
             None => (1, 1),
@@ -180,6 +180,8 @@ enum Instance {
 
 /// What `var.x` and `local.x` stand for across the module's files.
 pub(crate) struct Scope<'a> {
+    /// Values a module call passes in; they win over everything else.
+    inputs: HashMap<String, Value>,
     vars: HashMap<&'a str, &'a Expression>,
     locals: HashMap<&'a str, &'a Expression>,
     budget: Cell<u32>,
@@ -193,6 +195,7 @@ impl<'a> Scope<'a> {
     /// variables over their defaults, the later file winning.
     pub(crate) fn new(bodies: impl IntoIterator<Item = &'a Body>, tfvars: &'a [Body]) -> Scope<'a> {
         let mut scope = Scope {
+            inputs: HashMap::new(),
             vars: HashMap::new(),
             locals: HashMap::new(),
             budget: Cell::new(EVAL_BUDGET),
@@ -221,6 +224,17 @@ impl<'a> Scope<'a> {
             }
         }
         scope
+    }
+
+    /// The scope of a module called with `inputs` for its variables.
+    pub(crate) fn with_inputs(mut self, inputs: HashMap<String, Value>) -> Scope<'a> {
+        self.inputs = inputs;
+        self
+    }
+
+    /// The value of an expression in this scope.
+    pub(crate) fn value(&self, expr: &Expression) -> Value {
+        self.eval(expr, 0)
     }
 
     /// The `resource` and `data` blocks of `body` as model blocks, one per
@@ -386,7 +400,10 @@ impl<'a> Scope<'a> {
         let mut ops = t.operators.iter().map(|op| op.value());
         let Some(TraversalOperator::GetAttr(name)) = ops.next() else { return Value::Unknown };
         let mut value = match (root.as_str(), name.as_str()) {
-            ("var", name) => self.vars.get(name).map_or(Value::Unknown, |e| self.eval(e, depth)),
+            ("var", name) => match self.inputs.get(name) {
+                Some(value) => value.clone(),
+                None => self.vars.get(name).map_or(Value::Unknown, |e| self.eval(e, depth)),
+            },
             ("local", name) => self.locals.get(name).map_or(Value::Unknown, |e| self.eval(e, depth)),
             ("count" | "each", name) => match (&*self.instance.borrow(), name) {
                 (Instance::Count(i), "index") => Value::Num(*i),

@@ -15,6 +15,7 @@ mod hcl;
 
 use std::path::Path;
 
+use hcl_edit::Span as _;
 use hcl_edit::structure::Body;
 use rampart_types::{CauseMetadata, Misconfiguration, Severity};
 
@@ -103,10 +104,27 @@ pub(crate) struct Sink<'a> {
     failures: &'a mut Vec<Misconfiguration>,
     /// Set when the check could not decide or does not apply.
     undecided: bool,
+    /// For a resource of a called module: the call it is reported at.
+    via: Option<&'a Via>,
+}
+
+/// Where the resources of a called module are reported: at the `module`
+/// block of the scanned file, naming the module's own file and line.
+pub(crate) struct Via {
+    /// `module.db.`, `module.app.module.db.` for nested calls.
+    prefix: String,
+    /// The lines of the outermost `module` block in the scanned file.
+    span: (u32, u32),
+    /// The module's directory as the user would write it.
+    dir: String,
 }
 
 impl Sink<'_> {
     pub(crate) fn fail(&mut self, (start, end): (u32, u32), message: String) {
+        let (start, end, message) = match self.via {
+            Some(via) => (via.span.0, via.span.1, format!("{message} (in module {}, line {start})", via.dir)),
+            None => (start, end, message),
+        };
         let check = self.check;
         let primary_url = match check.id.strip_prefix("AVD-") {
             Some(_) => format!("https://avd.aquasec.com/misconfig/{}", check.id.to_ascii_lowercase()),
@@ -124,7 +142,10 @@ impl Sink<'_> {
             primary_url,
             status: "FAIL".into(),
             cause_metadata: CauseMetadata {
-                resource: self.address.to_string(),
+                resource: match self.via {
+                    Some(via) => format!("{}{}", via.prefix, self.address),
+                    None => self.address.to_string(),
+                },
                 provider: check.provider.into(),
                 service: check.service.into(),
                 start_line: start,
@@ -213,7 +234,11 @@ pub(crate) fn scan(path: &Path, display: &str, content: &[u8]) -> Result<Outcome
     let body = hcl_edit::parser::parse_body(text).map_err(|e| {
         malformed(Some(u32::try_from(e.location().line()).unwrap_or(u32::MAX)), e.message().to_string())
     })?;
-    let module_files = read_module(path);
+    // The rest of the module, when the file is on disk.
+    let module_files = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(own)) if path.is_file() => read_module(dir, Some(own)),
+        _ => ModuleFiles::default(),
+    };
     let sibling_bodies: Vec<(Body, Lines)> = module_files
         .tf
         .iter()
@@ -222,39 +247,139 @@ pub(crate) fn scan(path: &Path, display: &str, content: &[u8]) -> Result<Outcome
     let tfvars: Vec<Body> =
         module_files.tfvars.iter().filter_map(|text| hcl_edit::parser::parse_body(text).ok()).collect();
     let scope = Scope::new(std::iter::once(&body).chain(sibling_bodies.iter().map(|(b, _)| b)), &tfvars);
-
-    let resource = |block: Block, own: bool| {
-        let kind = match block.ident.as_str() {
-            "data" => format!("data.{}", block.labels[0]),
-            _ => block.labels[0].clone(),
-        };
-        let name = format!("{kind}.{}", block.labels[1]);
-        let address = format!("{name}{}", block.instance.as_deref().unwrap_or_default());
-        Resource { address, name, kind, block, own }
-    };
+    let lines = Lines::new(text);
     let mut resources: Vec<Resource> =
-        scope.resources(&body, &Lines::new(text)).into_iter().map(|b| resource(b, true)).collect();
+        scope.resources(&body, &lines).into_iter().map(|b| resource(b, true)).collect();
     for (body, lines) in &sibling_bodies {
         resources.extend(scope.resources(body, lines).into_iter().map(|b| resource(b, false)));
     }
     let module = Module { resources };
 
     let mut outcome = Outcome { applicable: true, ..Outcome::default() };
-    for res in module.resources.iter().filter(|r| r.own) {
-        for check in all().filter(|c| c.types.contains(&res.kind.as_str())) {
-            let mut sink =
-                Sink { check, address: &res.address, failures: &mut outcome.failures, undecided: false };
-            let before = sink.failures.len();
-            (check.run)(res, &module, &mut sink);
-            if !sink.undecided && outcome.failures.len() == before {
-                outcome.successes += 1;
-            }
-        }
+    run_checks(&module, None, &mut outcome);
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let shown_dir = display.rsplit_once('/').map_or("", |(d, _)| d);
+    for (call, source) in local_calls(&body) {
+        let via = Via {
+            prefix: format!("module.{}.", label(call)),
+            span: lines.span(call.span()),
+            dir: join_shown(shown_dir, source),
+        };
+        check_call(call, &scope, &dir.join(source), &via, 1, &mut outcome);
     }
     outcome
         .failures
         .sort_by(|a, b| (a.cause_metadata.start_line, &a.id).cmp(&(b.cause_metadata.start_line, &b.id)));
     Ok(outcome)
+}
+
+/// A resource model from a `resource` or `data` block; `own` when it is in
+/// the file whose findings are reported.
+fn resource(block: Block, own: bool) -> Resource {
+    let kind = match block.ident.as_str() {
+        "data" => format!("data.{}", block.labels[0]),
+        _ => block.labels[0].clone(),
+    };
+    let name = format!("{kind}.{}", block.labels[1]);
+    let address = format!("{name}{}", block.instance.as_deref().unwrap_or_default());
+    Resource { address, name, kind, block, own }
+}
+
+/// Runs every check on the module's own resources.
+fn run_checks(module: &Module, via: Option<&Via>, outcome: &mut Outcome) {
+    for res in module.resources.iter().filter(|r| r.own) {
+        for check in all().filter(|c| c.types.contains(&res.kind.as_str())) {
+            let mut sink =
+                Sink { check, address: &res.address, failures: &mut outcome.failures, undecided: false, via };
+            let before = sink.failures.len();
+            (check.run)(res, module, &mut sink);
+            if !sink.undecided && outcome.failures.len() == before {
+                outcome.successes += 1;
+            }
+        }
+    }
+}
+
+/// How deep module calls are followed.
+const MAX_MODULE_DEPTH: u32 = 4;
+
+/// The first label of a block (a module call's name).
+fn label(block: &hcl_edit::structure::Block) -> &str {
+    match &block.labels[0] {
+        hcl_edit::structure::BlockLabel::Ident(i) => i.as_str(),
+        hcl_edit::structure::BlockLabel::String(s) => s.value(),
+    }
+}
+
+/// The `module` blocks of a body whose `source` is a local directory.
+fn local_calls(body: &Body) -> Vec<(&hcl_edit::structure::Block, &str)> {
+    body.blocks()
+        .filter(|b| b.ident.as_str() == "module" && b.labels.len() == 1)
+        .filter_map(|b| {
+            let source = b.body.get_attribute("source")?.value.as_str()?;
+            (source.starts_with("./") || source.starts_with("../")).then_some((b, source))
+        })
+        .collect()
+}
+
+/// `dir/source` as the user would write it, `..` resolved where it can be.
+fn join_shown(dir: &str, source: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    for part in source.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() { ".".to_string() } else { parts.join("/") }
+}
+
+/// Checks the resources of a called local module with the values the call
+/// passes for its variables, reporting them at the outermost call.
+fn check_call(
+    call: &hcl_edit::structure::Block,
+    caller: &Scope<'_>,
+    dir: &Path,
+    via: &Via,
+    depth: u32,
+    outcome: &mut Outcome,
+) {
+    const META: &[&str] = &["source", "version", "count", "for_each", "providers", "depends_on"];
+    if depth > MAX_MODULE_DEPTH {
+        return;
+    }
+    let inputs = call
+        .body
+        .attributes()
+        .filter(|a| !META.contains(&a.key.as_str()))
+        .map(|a| (a.key.as_str().to_string(), caller.value(&a.value)))
+        .collect();
+    // A called module gets only its variables' defaults and the call's values, no .tfvars.
+    let texts = read_module(dir, None).tf;
+    let bodies: Vec<(Body, Lines)> = texts
+        .iter()
+        .filter_map(|text| Some((hcl_edit::parser::parse_body(text).ok()?, Lines::new(text))))
+        .collect();
+    let scope = Scope::new(bodies.iter().map(|(b, _)| b), &[]).with_inputs(inputs);
+    let resources = bodies
+        .iter()
+        .flat_map(|(body, lines)| scope.resources(body, lines))
+        .map(|b| resource(b, true))
+        .collect();
+    run_checks(&Module { resources }, Some(via), outcome);
+    for (body, _) in &bodies {
+        for (inner, source) in local_calls(body) {
+            let nested = Via {
+                prefix: format!("{}module.{}.", via.prefix, label(inner)),
+                span: via.span,
+                dir: join_shown(&via.dir, source),
+            };
+            check_call(inner, &scope, &dir.join(source), &nested, depth + 1, outcome);
+        }
+    }
 }
 
 /// The rest of a file's module: the other `*.tf` files beside it, and the
@@ -266,24 +391,21 @@ struct ModuleFiles {
     tfvars: Vec<String>,
 }
 
-/// Reads the module of `path`, when it is a file on disk; within the count
-/// and size bounds, in name order so results are stable.
-fn read_module(path: &Path) -> ModuleFiles {
-    let (Some(dir), Some(own)) = (path.parent(), path.file_name()) else { return ModuleFiles::default() };
+/// Reads the `*.tf` files of a module directory (but `own`, the file being
+/// scanned) and its `.tfvars`; within the count and size bounds, in name
+/// order so results are stable.
+fn read_module(dir: &Path, own: Option<&std::ffi::OsStr>) -> ModuleFiles {
     let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) else {
         return ModuleFiles::default();
     };
-    if !path.is_file() {
-        return ModuleFiles::default();
-    }
     let mut tf = Vec::new();
     let mut tfvars = Vec::new();
     for p in entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()) {
         let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
-        if name.ends_with(".tf") && p.file_name() != Some(own) {
+        if name.ends_with(".tf") && p.file_name() != own {
             tf.push(p);
         } else if name == "terraform.tfvars" || name.ends_with(".auto.tfvars") {
-            // terraform.tfvars sorts first: "terraform.tfvars" would not, so key it.
+            // terraform.tfvars loads first, then the others by name.
             tfvars.push((name != "terraform.tfvars", p));
         }
     }
