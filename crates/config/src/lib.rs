@@ -6,6 +6,7 @@ mod dockerfile;
 mod kubernetes;
 mod suppress;
 mod terraform;
+mod yaml;
 
 use std::path::Path;
 
@@ -25,18 +26,21 @@ pub enum ConfigKind {
     /// YAML or JSON that may hold Kubernetes objects; files without
     /// `apiVersion`/`kind` documents yield nothing.
     Kubernetes,
-    /// Terraform HCL (`*.tf`), read together with the other `*.tf` files of
-    /// its directory.
+    /// Terraform (`*.tf`, and `*.tf.json` in its JSON syntax), read
+    /// together with the other files of its module directory.
     Terraform,
 }
 
 impl ConfigKind {
     /// The kind of a file, judged by its name only: `Dockerfile`,
-    /// `Dockerfile.*`, `*.dockerfile`, `Containerfile`; `*.yaml`, `*.yml`, `*.json`; `*.tf`.
+    /// `Dockerfile.*`, `*.dockerfile`, `Containerfile`; `*.yaml`, `*.yml`, `*.json`; `*.tf`, `*.tf.json`.
     pub fn detect(path: &Path) -> Option<ConfigKind> {
         let name = path.file_name()?.to_string_lossy();
         if dockerfile::is_dockerfile_name(&name) {
             return Some(ConfigKind::Dockerfile);
+        }
+        if name.ends_with(".tf.json") {
+            return Some(ConfigKind::Terraform);
         }
         let ext = Path::new(name.as_ref()).extension()?.to_string_lossy().to_ascii_lowercase();
         match ext.as_str() {

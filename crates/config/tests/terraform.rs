@@ -627,3 +627,40 @@ fn local_modules_are_checked_with_the_values_the_call_passes() {
         scan(ConfigKind::Terraform, &module.join("main.tf"), "modules/db/main.tf", &alone).expect("scans");
     assert!(out.failures.iter().all(|f| f.id != "AVD-AWS-0082"));
 }
+
+#[test]
+fn json_syntax_is_checked_at_its_own_lines() {
+    assert_eq!(ConfigKind::detect(Path::new("infra/main.tf.json")), Some(ConfigKind::Terraform));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let main = dir.path().join("main.tf.json");
+    let src = r#"{
+  "resource": {
+    "aws_db_instance": {
+      "main": {
+        "publicly_accessible": "${var.public}",
+        "storage_encrypted": true,
+        "deletion_protection": true,
+        "tags": { "team": "data" }
+      }
+    },
+    "aws_security_group": {
+      "web": {
+        "ingress": [
+          { "from_port": 22, "to_port": 22, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"] }
+        ]
+      }
+    }
+  }
+}
+"#;
+    std::fs::write(&main, src).expect("write");
+    std::fs::write(dir.path().join("variables.tf"), "variable \"public\" {\n  default = true\n}\n")
+        .expect("write");
+    let out = scan(ConfigKind::Terraform, &main, "main.tf.json", src.as_bytes()).expect("scans");
+    let hits = found(&out);
+    assert!(hits.contains(&("AVD-AWS-0082".to_string(), 5)), "{hits:?}");
+    assert!(hits.contains(&("RPT-TF-001".to_string(), 14)), "{hits:?}");
+    assert!(hits.contains(&("AVD-AWS-0107".to_string(), 14)), "{hits:?}");
+    let bad = scan(ConfigKind::Terraform, &main, "main.tf.json", b"{\n  \"resource\": [\n");
+    assert!(matches!(bad, Err(ConfigError::Malformed { line: Some(_), .. })), "{bad:?}");
+}

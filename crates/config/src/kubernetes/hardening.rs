@@ -6,8 +6,8 @@
 use rampart_types::Severity;
 
 use super::object::{Container, Group, Loc, Pod};
-use super::yaml::Entry;
 use super::{Check, Run, Sink};
+use crate::yaml::Entry;
 
 /// Host paths that hand over the node: its root, boot files, devices, config,
 /// libraries, kernel interfaces and the container runtime's state.

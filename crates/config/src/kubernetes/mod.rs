@@ -13,10 +13,10 @@ mod pss;
 mod rbac;
 mod schema;
 mod workload;
-mod yaml;
 
 use rampart_types::{CauseMetadata, Diagnostic, Misconfiguration, Severity};
 
+use crate::yaml;
 use crate::{CheckInfo, ConfigError, ConfigKind, Outcome};
 use object::{Loc, Object, Pod};
 

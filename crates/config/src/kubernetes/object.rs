@@ -1,6 +1,6 @@
 //! Kubernetes objects in a file, the pod spec a workload carries, and its containers.
 
-use super::yaml::{Entry, Node};
+use crate::yaml::{Entry, Node};
 
 /// One object: a document with `apiVersion` and `kind`, or an item of a `List`.
 pub(crate) struct Object<'a> {
@@ -203,8 +203,8 @@ pub(crate) fn deepest(node: &Node, path: &[&str]) -> Loc {
 
 #[cfg(test)]
 mod tests {
-    use super::super::yaml::parse;
     use super::*;
+    use crate::yaml::parse;
 
     #[test]
     fn lists_yield_their_items_and_other_yaml_nothing() {

@@ -6,8 +6,8 @@
 use rampart_types::Severity;
 
 use super::object::{Loc, Object};
-use super::yaml::Node;
 use super::{Check, Run, Sink};
+use crate::yaml::Node;
 
 const ROLES: &[&str] = &["Role", "ClusterRole"];
 

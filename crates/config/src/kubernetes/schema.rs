@@ -13,8 +13,8 @@ use std::sync::OnceLock;
 use rampart_types::Severity;
 
 use super::object::{Loc, Object};
-use super::yaml::{Node, Value};
 use super::{Check, Run, Sink};
+use crate::yaml::{Node, Value};
 
 const SCHEMA: &str = include_str!("schema.txt");
 

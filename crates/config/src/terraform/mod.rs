@@ -12,6 +12,7 @@
 mod aws;
 mod cloud;
 mod hcl;
+mod json;
 
 use std::path::Path;
 
@@ -231,6 +232,11 @@ pub(crate) fn scan(path: &Path, display: &str, content: &[u8]) -> Result<Outcome
     };
     let text = std::str::from_utf8(content).map_err(|e| malformed(None, format!("not UTF-8 text: {e}")))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let converted = match is_json(display) {
+        true => Some(json::to_hcl(text).map_err(|(line, message)| malformed(Some(line), message))?),
+        false => None,
+    };
+    let text = converted.as_ref().map_or(text, |c| c.text.as_str());
     let body = hcl_edit::parser::parse_body(text).map_err(|e| {
         malformed(Some(u32::try_from(e.location().line()).unwrap_or(u32::MAX)), e.message().to_string())
     })?;
@@ -266,6 +272,12 @@ pub(crate) fn scan(path: &Path, display: &str, content: &[u8]) -> Result<Outcome
             dir: join_shown(shown_dir, source),
         };
         check_call(call, &scope, &dir.join(source), &via, 1, &mut outcome);
+    }
+    if let Some(converted) = &converted {
+        for f in &mut outcome.failures {
+            f.cause_metadata.start_line = converted.source_line(f.cause_metadata.start_line);
+            f.cause_metadata.end_line = converted.source_line(f.cause_metadata.end_line);
+        }
     }
     outcome
         .failures
@@ -391,7 +403,12 @@ struct ModuleFiles {
     tfvars: Vec<String>,
 }
 
-/// Reads the `*.tf` files of a module directory (but `own`, the file being
+/// Whether a file is in Terraform's JSON syntax.
+fn is_json(name: &str) -> bool {
+    name.ends_with(".tf.json")
+}
+
+/// Reads the `*.tf` (and `*.tf.json`) files of a module directory (but `own`, the file being
 /// scanned) and its `.tfvars`; within the count and size bounds, in name
 /// order so results are stable.
 fn read_module(dir: &Path, own: Option<&std::ffi::OsStr>) -> ModuleFiles {
@@ -402,7 +419,7 @@ fn read_module(dir: &Path, own: Option<&std::ffi::OsStr>) -> ModuleFiles {
     let mut tfvars = Vec::new();
     for p in entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()) {
         let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
-        if name.ends_with(".tf") && p.file_name() != own {
+        if (name.ends_with(".tf") || is_json(&name)) && p.file_name() != own {
             tf.push(p);
         } else if name == "terraform.tfvars" || name.ends_with(".auto.tfvars") {
             // terraform.tfvars loads first, then the others by name.
@@ -419,7 +436,7 @@ fn read_module(dir: &Path, own: Option<&std::ffi::OsStr>) -> ModuleFiles {
         }
         let text = std::fs::read_to_string(p).ok()?;
         budget -= len;
-        Some(text)
+        if is_json(&p.to_string_lossy()) { json::to_hcl(&text).ok().map(|c| c.text) } else { Some(text) }
     };
     ModuleFiles {
         tf: tf.iter().take(MAX_SIBLINGS).filter_map(|p| read(p)).collect(),
