@@ -11,6 +11,9 @@ mod parse;
 mod ruleset;
 mod yaml;
 
+#[cfg(test)]
+mod regression;
+
 pub use error::{ErrorKind, ItemKind, LoadError, LoadErrors, Location, Warning};
 pub use event::{ArgKind, Event, Field, FieldArg, Value, ValueType};
 pub use map_event::MapEvent;
