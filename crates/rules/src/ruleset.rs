@@ -272,6 +272,10 @@ impl RuleSet {
     }
 }
 
+/// How deep macros may reference macros: real rule files stay below ten;
+/// the bound keeps compilation and evaluation off deep stacks.
+const MAX_MACRO_DEPTH: usize = 32;
+
 enum Fail {
     Error(LoadError),
     /// Already reported (a macro or list that failed for an earlier rule).
@@ -548,6 +552,10 @@ impl<'d> Builder<'d> {
         }
         let m = &defs.macros[i];
         let inner = Ctx { kind: ItemKind::Macro, name: &m.name, text: &m.condition };
+        if self.macro_stack.len() >= MAX_MACRO_DEPTH {
+            let msg = format!("macros nested more than {MAX_MACRO_DEPTH} levels deep");
+            return Err(Fail::Error(self.err(ctx, pos, name, ErrorKind::Syntax(msg))));
+        }
         self.macro_stack.push(i);
         let result = self.condition(inner);
         self.macro_stack.pop();
