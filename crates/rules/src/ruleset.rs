@@ -185,6 +185,11 @@ impl RuleSet {
         let mut all_errors = defs.errors.clone();
         all_errors.append(&mut errors);
         if !all_errors.is_empty() {
+            let order = |e: &LoadError| {
+                let file = files.iter().position(|(p, _)| *p == e.location.file).unwrap_or(usize::MAX);
+                (file, e.location.line, e.location.col)
+            };
+            all_errors.sort_by_key(order);
             return Err(LoadErrors(all_errors));
         }
         let mut all_warnings = defs.warnings.clone();
