@@ -95,6 +95,21 @@ pub struct Rule {
     segments: Vec<Segment>,
     /// `None`: any event type.
     types: Option<BTreeSet<String>>,
+    /// Size of the macro-result cache the condition needs.
+    macro_slots: usize,
+}
+
+/// Runs `f` with a zeroed macro-result cache of `n` slots, on the stack
+/// when it is small (it always is for real rule files).
+#[inline]
+fn with_cache<R>(n: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    const STACK: usize = 256;
+    if n <= STACK {
+        let mut buf = [0u8; STACK];
+        f(&mut buf[..n])
+    } else {
+        f(&mut vec![0u8; n])
+    }
 }
 
 impl Rule {
@@ -110,7 +125,12 @@ impl Rule {
 
     /// Whether the rule's condition holds for the event (ignores `enabled`).
     pub fn matches<E: Event + ?Sized>(&self, event: &E) -> bool {
-        self.cond.as_ref().is_some_and(|c| c.eval(event))
+        let Some(cond) = &self.cond else { return false };
+        // The condition was simplified for the rule's own event types.
+        if self.types.as_ref().is_some_and(|t| !t.contains(event.event_type())) {
+            return false;
+        }
+        with_cache(self.macro_slots, |cache| cond.eval(event, cache))
     }
 
     /// The output line with every `%field` replaced (`<NA>` when the event
@@ -164,6 +184,7 @@ pub struct RuleSet {
     by_type: FastMap<Box<str>, Box<[u32]>>,
     /// Enabled rules that can match any event type (also in every `by_type` entry).
     any_type: Box<[u32]>,
+    macro_slots: usize,
 }
 
 /// The built-in rule pack, in the rule language.
@@ -194,7 +215,8 @@ impl RuleSet {
         }
         let mut all_warnings = defs.warnings.clone();
         all_warnings.append(&mut warnings);
-        let mut set = RuleSet { rules, by_type: FastMap::default(), any_type: Box::new([]) };
+        let macro_slots = defs.macros.len();
+        let mut set = RuleSet { rules, by_type: FastMap::default(), any_type: Box::new([]), macro_slots };
         set.reindex();
         Ok((set, all_warnings))
     }
@@ -268,12 +290,14 @@ impl RuleSet {
     /// `out` has room).
     pub fn evaluate_into<'s, E: Event + ?Sized>(&'s self, event: &E, out: &mut Vec<&'s Rule>) {
         let candidates = self.by_type.get(event.event_type()).unwrap_or(&self.any_type);
-        for &i in candidates.iter() {
-            let rule = &self.rules[i as usize];
-            if rule.cond.as_ref().is_some_and(|c| c.eval(event)) {
-                out.push(rule);
+        with_cache(self.macro_slots, |cache| {
+            for &i in candidates.iter() {
+                let rule = &self.rules[i as usize];
+                if rule.cond.as_ref().is_some_and(|c| c.eval(event, cache)) {
+                    out.push(rule);
+                }
             }
-        }
+        });
     }
 }
 
@@ -363,6 +387,7 @@ impl<'d> Builder<'d> {
             cond: None,
             segments: Vec::new(),
             types: None,
+            macro_slots: defs.macros.len(),
         };
         if def.source != "syscall" {
             self.warnings.push(Warning {
@@ -405,8 +430,11 @@ impl<'d> Builder<'d> {
                 return None;
             }
         }
-        rule.types = match compile::types(&cond).0 {
-            Types::Only(set) => Some(set.into_iter().map(String::from).collect()),
+        let (types, cond) = match compile::types(&cond).0 {
+            Types::Only(set) => {
+                let cond = cond.fold(&set);
+                (Some(set.into_iter().map(String::from).collect()), cond)
+            }
             Types::AllBut(_) => {
                 if def.warn_evttypes && def.enabled {
                     self.warnings.push(Warning {
@@ -416,9 +444,10 @@ impl<'d> Builder<'d> {
                             .into(),
                     });
                 }
-                None
+                (None, cond)
             }
         };
+        rule.types = types;
         rule.cond = Some(cond);
         Some(rule)
     }
@@ -566,6 +595,8 @@ impl<'d> Builder<'d> {
         self.macro_stack.pop();
         match result {
             Ok(cond) => {
+                let slot = u32::try_from(i).unwrap_or(u32::MAX);
+                let cond = Cond::Macro { slot, inner: Box::new(cond) };
                 self.macros.insert(i, Ok(cond.clone()));
                 Ok(cond)
             }
