@@ -161,7 +161,7 @@ fn generate(n: usize) -> Vec<Ev> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let (name, exe, parent) = *rng.pick(PROCS);
-        let in_container = rng.next() % 4 == 0;
+        let in_container = rng.next().is_multiple_of(4);
         let mut e = Ev {
             dir: "<",
             proc_name: name,
@@ -170,7 +170,7 @@ fn generate(n: usize) -> Vec<Ev> {
             anames: [parent, "systemd", "", ""],
             cmdline: format!("{name} --serve --port {}", 8000 + rng.next() % 100),
             args: format!("--serve --port {}", 8000 + rng.next() % 100),
-            user: if rng.next() % 5 == 0 { "root" } else { "app" },
+            user: if rng.next().is_multiple_of(5) { "root" } else { "app" },
             uid: 1000,
             duration: rng.next() % 100_000_000_000,
             container: if in_container { "3f2a1b9c8d7e" } else { "host" },
@@ -184,14 +184,14 @@ fn generate(n: usize) -> Vec<Ev> {
                 e.fd_name = (*rng.pick(FILES)).to_string();
                 e.fd_typechar = "f";
                 e.fd_num = 3 + (rng.next() % 50) as i64;
-                e.open_write = rng.next() % 6 == 0;
+                e.open_write = rng.next().is_multiple_of(6);
                 e.open_read = !e.open_write;
                 e.flags = if e.open_write { "O_WRONLY|O_CREAT|O_TRUNC" } else { "O_RDONLY|O_CLOEXEC" };
             }
             55..=74 => {
-                e.ty = if rng.next() % 10 == 0 { "execveat" } else { "execve" };
-                e.tty = if rng.next() % 8 == 0 { 34816 } else { 0 };
-                e.upper_layer = in_container && rng.next() % 50 == 0;
+                e.ty = if rng.next().is_multiple_of(10) { "execveat" } else { "execve" };
+                e.tty = if rng.next().is_multiple_of(8) { 34816 } else { 0 };
+                e.upper_layer = in_container && rng.next().is_multiple_of(50);
             }
             75..=89 => {
                 e.ty = "connect";

@@ -393,7 +393,7 @@ pub(crate) fn compile_check(
 
 fn decode_hex(text: &str) -> Option<Box<[u8]>> {
     let t: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if t.is_empty() || t.len() % 2 != 0 {
+    if t.is_empty() || !t.len().is_multiple_of(2) {
         return None;
     }
     t.chunks(2)

@@ -507,7 +507,7 @@ impl<'d> Builder<'d> {
                     // (`proc.name=cat_binaries`); `=` with several is `in`.
                     Rhs::Value(item) => match self.defs.list_index.get(&item.text) {
                         Some(&i) if !item.quoted => {
-                            let values = self.list(i, ctx, item.pos)?;
+                            let values = self.list(i)?;
                             if values.len() != 1 {
                                 match op {
                                     Op::Eq => op = Op::In,
@@ -536,7 +536,7 @@ impl<'d> Builder<'d> {
                         for item in list {
                             match self.defs.list_index.get(&item.text) {
                                 Some(&i) if !item.quoted => {
-                                    let values = self.list(i, ctx, item.pos)?;
+                                    let values = self.list(i)?;
                                     items.extend(values.into_iter().map(|v| (v, item.pos)));
                                 }
                                 _ => items.push((item.text.clone(), item.pos)),
@@ -545,7 +545,7 @@ impl<'d> Builder<'d> {
                     }
                     Rhs::ListRef { name, pos } => match self.defs.list_index.get(name) {
                         Some(&i) => {
-                            let values = self.list(i, ctx, *pos)?;
+                            let values = self.list(i)?;
                             items.extend(values.into_iter().map(|v| (v, *pos)));
                         }
                         None => {
@@ -619,7 +619,7 @@ impl<'d> Builder<'d> {
     }
 
     /// A list's items with the lists it names expanded.
-    fn list(&mut self, i: usize, ctx: Ctx<'_>, pos: usize) -> Result<Vec<String>, Fail> {
+    fn list(&mut self, i: usize) -> Result<Vec<String>, Fail> {
         let defs = self.defs;
         if let Some(done) = self.lists.get(&i) {
             return done.clone().map_err(|()| Fail::Reported);
@@ -641,7 +641,7 @@ impl<'d> Builder<'d> {
         let mut result = Ok(());
         for item in &def.items {
             match defs.list_index.get(&item.text) {
-                Some(&j) if !item.quoted && j != i => match self.list(j, ctx, pos) {
+                Some(&j) if !item.quoted && j != i => match self.list(j) {
                     Ok(values) => out.extend(values),
                     Err(e) => {
                         result = Err(e);
@@ -716,8 +716,6 @@ impl<'d> Builder<'d> {
         if ex.values.is_empty() {
             return Ok(None);
         }
-        let text = Text::default();
-        let ctx = Ctx { kind: ItemKind::Exception, name: &ex.name, text: &text };
         let mut rows = Vec::with_capacity(ex.values.len());
         for row in &ex.values {
             let row: Vec<ExValue> = match (row, single) {
@@ -734,7 +732,7 @@ impl<'d> Builder<'d> {
             };
             let mut checks = Vec::with_capacity(row.len());
             for ((operand, op), value) in operands.iter().zip(&row) {
-                let items = self.exception_items(*op, value, ctx)?;
+                let items = self.exception_items(*op, value)?;
                 let cond = compile::compile_check(operand, *op, 0, &items, None).map_err(|e| fail(e.kind))?;
                 checks.push(cond);
             }
@@ -749,12 +747,7 @@ impl<'d> Builder<'d> {
 
     /// An exception value: for list operators a list name, a `(a, b)`
     /// literal or a YAML sequence; otherwise one value.
-    fn exception_items(
-        &mut self,
-        op: Op,
-        value: &ExValue,
-        ctx: Ctx<'_>,
-    ) -> Result<Vec<(String, usize)>, Fail> {
+    fn exception_items(&mut self, op: Op, value: &ExValue) -> Result<Vec<(String, usize)>, Fail> {
         let words: Vec<String> = match value {
             ExValue::List(v) => v.clone(),
             ExValue::One(s) if op.takes_list() => {
@@ -769,7 +762,7 @@ impl<'d> Builder<'d> {
         let mut out = Vec::new();
         for w in words {
             match self.defs.list_index.get(&w) {
-                Some(&i) if op.takes_list() => out.extend(self.list(i, ctx, 0)?.into_iter().map(|v| (v, 0))),
+                Some(&i) if op.takes_list() => out.extend(self.list(i)?.into_iter().map(|v| (v, 0))),
                 _ => out.push((unquote(&w).to_string(), 0)),
             }
         }
@@ -848,10 +841,10 @@ fn output_segments(output: &Text) -> Result<Vec<Segment>, (String, String)> {
         while len > 0 && after.as_bytes()[len - 1] == b'.' {
             len -= 1;
         }
-        if after.as_bytes().get(len) == Some(&b'[') {
-            if let Some(close) = after[len..].find(']') {
-                len += close + 1;
-            }
+        if after.as_bytes().get(len) == Some(&b'[')
+            && let Some(close) = after[len..].find(']')
+        {
+            len += close + 1;
         }
         let key = &after[..len];
         if key.is_empty() {

@@ -309,9 +309,12 @@ fn event_type_index_and_all_bucket() {
     assert_eq!(types.into_iter().collect::<Vec<_>>(), ["connect", "open", "openat"]);
 }
 
+/// Rules text, expected line and column (0: not checked), item, and message.
+type ErrorCase = (&'static str, u32, u32, Option<(ItemKind, &'static str)>, &'static str);
+
 #[test]
 fn errors_name_file_line_column_and_item() {
-    let cases: &[(&str, u32, u32, Option<(ItemKind, &str)>, &str)] = &[
+    let cases: &[ErrorCase] = &[
         (
             "- rule: r\n  desc: d\n  condition: proc.nme = x\n  output: o\n  priority: INFO\n",
             3,
