@@ -135,6 +135,15 @@ fn operators_and_transformers() {
 }
 
 #[test]
+fn trait_objects_evaluate_too() {
+    let set = load(&[&rule("evt.type = connect and proc.name = curl")]).unwrap();
+    let e = event();
+    let dynamic: &dyn rampart_rules::Event = &e;
+    assert_eq!(set.evaluate(dynamic).len(), 1);
+    assert!(set.rule("r").unwrap().matches(dynamic));
+}
+
+#[test]
 fn missing_fields_make_checks_false() {
     let set = load(&[&rule("evt.type = open and fd.name != /etc/passwd")]).unwrap();
     let without = MapEvent::new("open");
