@@ -432,6 +432,17 @@ impl<'d> Builder<'d> {
         }
         let (types, cond) = match compile::types(&cond).0 {
             Types::Only(set) => {
+                let unknown: Vec<&str> = set
+                    .iter()
+                    .map(|t| &**t)
+                    .filter(|t| !crate::event_types::KNOWN_EVENT_TYPES.contains(t))
+                    .collect();
+                if !unknown.is_empty() {
+                    self.warnings.push(Warning {
+                        location: location.clone(),
+                        message: format!("unknown event type(s): {}", unknown.join(", ")),
+                    });
+                }
                 let cond = cond.fold(&set);
                 (Some(set.into_iter().map(String::from).collect()), cond)
             }

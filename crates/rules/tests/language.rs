@@ -135,6 +135,23 @@ fn operators_and_transformers() {
 }
 
 #[test]
+fn rule_sets_are_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<RuleSet>();
+}
+
+#[test]
+fn unknown_event_types_are_warnings() {
+    let files = [(PathBuf::from("t.yaml"), rule("evt.type in (openat, opnat) and proc.name = cat"))];
+    let (set, warnings) = RuleSet::load(&files).unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].message.contains("unknown event type(s): opnat"), "{}", warnings[0]);
+    assert!(
+        set.rule("r").unwrap().matches(&MapEvent::from_pairs("openat", &[("proc.name", "cat")]).unwrap())
+    );
+}
+
+#[test]
 fn trait_objects_evaluate_too() {
     let set = load(&[&rule("evt.type = connect and proc.name = curl")]).unwrap();
     let e = event();
