@@ -352,12 +352,15 @@ pub(crate) fn compile_check(
         }
         Op::Regex => {
             let (text, pos) = one()?;
-            let re =
-                regex::RegexBuilder::new(text).size_limit(1 << 20).build().map_err(|e| CompileError {
+            // Falco's `regex` must match the whole value.
+            let anchored = format!("^(?:{text})$");
+            let re = regex::RegexBuilder::new(&anchored).size_limit(1 << 20).build().map_err(|e| {
+                CompileError {
                     pos: *pos,
                     token: text.clone(),
                     kind: K::BadRegex { pattern: text.clone(), message: e.to_string() },
-                })?;
+                }
+            })?;
             Test::Regex(re)
         }
         Op::In | Op::Intersects => {
