@@ -79,8 +79,8 @@ const CASES: &[Case] = &[
     Case {
         rule: "Rampart Privilege Change in Container",
         event_type: "setuid",
-        fires: &[("evt.dir", ">"), ("user.uid", "1000"), ("user.name", "app"), ("evt.arg.uid", "0")],
-        clean: &[("evt.dir", ">"), ("user.uid", "0"), ("user.name", "root"), ("evt.arg.uid", "1000")],
+        fires: &[("evt.dir", "<"), ("evt.rawres", "0"), ("user.name", "app"), ("evt.arg.uid", "0")],
+        clean: &[("evt.dir", "<"), ("evt.rawres", "0"), ("user.name", "root"), ("evt.arg.uid", "1000")],
     },
     Case {
         rule: "Rampart Drift Binary Executed in Container",
@@ -152,4 +152,14 @@ fn builtin_output_names_the_container() {
         fields.get("container.id").cloned().flatten().map(|v| v.to_string()).as_deref(),
         Some("3f2a1b9c8d7e")
     );
+}
+
+#[test]
+fn a_refused_setuid_is_not_a_privilege_change() {
+    let (set, _) = RuleSet::load_with_builtins(&[]).unwrap();
+    let rule = set.rule("Rampart Privilege Change in Container").unwrap();
+    let refused = event("setuid", &[CONTAINER, &[("evt.rawres", "-1"), ("evt.arg.uid", "0")]]);
+    assert!(!rule.matches(&refused));
+    let setresgid = event("setresgid", &[CONTAINER, &[("evt.rawres", "0"), ("evt.arg.egid", "0")]]);
+    assert!(rule.matches(&setresgid));
 }
