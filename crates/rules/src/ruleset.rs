@@ -290,6 +290,9 @@ impl RuleSet {
     /// `out` has room).
     pub fn evaluate_into<'s, E: Event + ?Sized>(&'s self, event: &E, out: &mut Vec<&'s Rule>) {
         let candidates = self.by_type.get(event.event_type()).unwrap_or(&self.any_type);
+        if candidates.is_empty() {
+            return;
+        }
         with_cache(self.macro_slots, |cache| {
             for &i in candidates.iter() {
                 let rule = &self.rules[i as usize];
