@@ -61,6 +61,8 @@ pub enum Command {
     Db(DbArgs),
     /// Compare two versions the way an ecosystem does: prints <, = or >
     Vercmp(VercmpArgs),
+    /// Runtime detection rules in Falco's format: validate rules files
+    Rules(crate::rules::RulesArgs),
 }
 
 #[derive(Debug, Args)]

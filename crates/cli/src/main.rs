@@ -8,6 +8,7 @@ mod db;
 mod image;
 mod misconfig;
 mod output;
+mod rules;
 mod sbom;
 mod scan;
 mod system;
@@ -85,6 +86,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<u8> {
         Command::Sbom(args) => sbom::run(&ctx, args),
         Command::Db(args) => db::run(&ctx, args.command),
         Command::Vercmp(args) => vercmp::run(args),
+        Command::Rules(args) => rules::run(args),
     }
 }
 
