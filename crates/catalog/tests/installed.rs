@@ -7,7 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rampart_catalog::installed::{InstalledKind, claims, claims_binary, is_binary_head, kind, parse};
+use rampart_catalog::installed::{
+    InstalledKind, claims, claims_binary, is_binary_head, kind, parse, parse_binary,
+};
 use rampart_catalog::{CatalogError, Parsed};
 use rampart_types::Ecosystem;
 
@@ -288,5 +290,102 @@ fn go_build_info_before_go_1_18() {
                 assert_eq!(result.ok(), Some(true), "byte {at} set to {value:#x}");
             }
         }
+    }
+}
+
+/// A real ELF executable built by gcc (padded past the smallest size worth
+/// reading), with `json` zlib-compressed into a `.dep-v0` section by
+/// objcopy, as `cargo auditable` lays it out.
+fn auditable_elf(dir: &Path, json: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let src = dir.join("main.c");
+    fs::write(&src, "static const char pad[96 * 1024] = {1};\nint main(void) { return pad[0] - 1; }\n")
+        .unwrap();
+    let plain = dir.join("plain");
+    let status = Command::new("gcc").arg("-o").arg(&plain).arg(&src).status().expect("gcc is installed");
+    assert!(status.success(), "gcc failed");
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(json).unwrap();
+    let section = dir.join("dep-v0.z");
+    fs::write(&section, z.finish().unwrap()).unwrap();
+    let out = dir.join("auditable");
+    let status = Command::new("objcopy")
+        .arg(format!("--add-section=.dep-v0={}", section.display()))
+        .args(["--set-section-flags", ".dep-v0=noload,readonly"])
+        .arg(&plain)
+        .arg(&out)
+        .status()
+        .expect("objcopy (binutils) is installed");
+    assert!(status.success(), "objcopy failed");
+    fs::read(out).unwrap()
+}
+
+/// The dependency list of a small `cargo auditable` build: a local root
+/// crate, crates.io runtime dependencies, a git dependency, and build-only
+/// ones (a build script's `cc`, a proc macro's `proc-macro2`).
+const AUDIT_JSON: &str = r#"{"format":1,"packages":[
+ {"name":"myapp","version":"0.3.0","source":"local","dependencies":[1,2,3,5],"root":true},
+ {"name":"smallvec","version":"0.6.9","source":"crates.io"},
+ {"name":"libc","version":"0.2.140","source":"crates.io","kind":"runtime"},
+ {"name":"serde_derive","version":"1.0.160","source":"crates.io","kind":"build","dependencies":[4]},
+ {"name":"proc-macro2","version":"1.0.56","source":"crates.io","kind":"build"},
+ {"name":"mygit","version":"0.1.0","source":"git","dependencies":[6]},
+ {"name":"memchr","version":"2.4.1","source":"crates.io"},
+ {"name":"cc","version":"1.0.79","source":"crates.io","kind":"build"}
+]}"#;
+
+#[test]
+fn cargo_auditable_dependency_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = auditable_elf(dir.path(), AUDIT_JSON.as_bytes());
+    assert!(claims_binary(0o100_755, bin.len() as u64), "{} bytes", bin.len());
+    assert!(is_binary_head(&bin));
+    let (found, p) = parse_binary("usr/local/bin/myapp", &bin).unwrap().expect("a Rust binary");
+    assert_eq!(found, InstalledKind::RustBinary);
+    assert_eq!(found.trivy_type(), "rustbinary");
+    assert_eq!(
+        summary(&p),
+        [("smallvec", "0.6.9", vec![]), ("libc", "0.2.140", vec![]), ("memchr", "2.4.1", vec![])],
+        "crates.io runtime crates only: no local root, no git crate, no build-only crates"
+    );
+    let flags: Vec<(&str, bool)> = p.packages.iter().map(|p| (p.name.as_str(), p.indirect)).collect();
+    assert_eq!(
+        flags,
+        [("smallvec", false), ("libc", false), ("memchr", true)],
+        "direct: the root's dependencies"
+    );
+    assert!(p.packages.iter().all(|p| p.ecosystem == Ecosystem::CratesIo));
+    assert_eq!(p.packages[0].purl(), "pkg:cargo/smallvec@0.6.9");
+
+    // `cargo auditable install ripgrep`: the root came from crates.io.
+    let installed = r#"{"packages":[{"name":"ripgrep","version":"13.0.0","source":"crates.io","root":true,"dependencies":[1]},{"name":"regex","version":"1.5.4","source":"crates.io"}]}"#;
+    let bin = auditable_elf(dir.path(), installed.as_bytes());
+    let (_, p) = parse_binary("rg", &bin).unwrap().unwrap();
+    assert_eq!(summary(&p), [("ripgrep", "13.0.0", vec![]), ("regex", "1.5.4", vec![])]);
+
+    // The plain executable: no section, no packages, no error.
+    let plain = fs::read(dir.path().join("plain")).unwrap();
+    assert!(parse_binary("plain", &plain).unwrap().is_none());
+    assert!(parse(InstalledKind::RustBinary, "plain", &plain).unwrap().packages.is_empty());
+
+    // Broken data names the file and what is wrong with it.
+    let bin = auditable_elf(dir.path(), b"{\"packages\": [{\"name\": 1}]}");
+    let err = parse_binary("usr/bin/broken", &bin).unwrap_err().to_string();
+    assert!(err.starts_with("usr/bin/broken: .dep-v0:"), "{err}");
+
+    // A list that inflates past the bound is refused, not decompressed whole.
+    let mut bomb = b"{\"packages\":[".to_vec();
+    bomb.resize(20 * 1024 * 1024, b' ');
+    bomb.extend_from_slice(b"]}");
+    let bin = auditable_elf(dir.path(), &bomb);
+    assert!(bin.len() < 1024 * 1024, "spaces compress well");
+    let err = parse_binary("bomb", &bin).unwrap_err().to_string();
+    assert!(err.contains("more than") && err.contains("refused"), "{err}");
+
+    // Cut anywhere, the binary gives its packages, an error or nothing: never a panic.
+    let bin = auditable_elf(dir.path(), AUDIT_JSON.as_bytes());
+    for cut in (0..=32).map(|i| bin.len() * i / 32) {
+        let result = std::panic::catch_unwind(|| parse_binary("cut", &bin[..cut]).map(|_| ()));
+        assert!(result.is_ok(), "cut at {cut}");
     }
 }

@@ -10,8 +10,8 @@ use rampart_artifact::image::{
     Candidate, Claim, ImageConfig, ImageSource, OpenOptions, Reference, RegistryOptions,
     default_docker_config, default_docker_socket,
 };
-use rampart_catalog::installed::{self, InstalledKind};
-use rampart_types::{ArtifactType, Diagnostic, Layer, Package, Progress as _, ScanResult, SecretFinding};
+use rampart_catalog::installed;
+use rampart_types::{ArtifactType, Layer, Progress as _, ScanResult, SecretFinding};
 
 use crate::analyze::secrets_result;
 use crate::cli::{ImageArgs, ImageSrc};
@@ -53,10 +53,10 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     ctx.ui.debug(format!("{} layers", layers.len()));
 
     // One pass: secrets in every version of every file (a file carried
-    // unchanged into a later layer is reported once), Go build info in
-    // executables, and the files the catalogers need kept for the end.
+    // unchanged into a later layer is reported once), the packages
+    // executables embed, and the files the catalogers need kept for the end.
     let mut found: BTreeMap<String, Vec<SecretFinding>> = BTreeMap::new();
-    let mut go_binaries: BTreeMap<String, (Vec<Package>, Layer)> = BTreeMap::new();
+    let mut binaries: BTreeMap<String, (system::Binary, Layer)> = BTreeMap::new();
     let wants_secret = |path: &str| secrets.as_ref().is_some_and(|s| !s.skips_path(path));
     let wants_binaries = analyzers.detector.is_some() || analyzers.list_all_pkgs;
     let claim = |c: &Candidate<'_>| {
@@ -84,14 +84,9 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
             if wants_binaries
                 && installed::claims_binary(file.mode, file.content.len() as u64)
                 && installed::is_binary_head(&file.content)
+                && let Some(found) = system::binary(&file.path, &file.content, &mut warnings)
             {
-                match installed::parse(InstalledKind::GoBinary, &file.path, &file.content) {
-                    Ok(parsed) if !parsed.packages.is_empty() => {
-                        go_binaries.insert(file.path.clone(), (parsed.packages, layer.clone()));
-                    }
-                    Ok(_) => {}
-                    Err(e) => warnings.push(Diagnostic::new(file.path.as_str(), format!("skipped: {e}"))),
-                }
+                binaries.insert(file.path.clone(), (found, layer.clone()));
             }
             let Some(scanner) = secrets.as_ref().filter(|s| !s.skips_path(&file.path)) else { return };
             let entry = found.entry(file.path.clone()).or_default();
@@ -124,17 +119,11 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     let scan = system::analyze(&name, &files, &analyzers, None);
     ctx.ui.warn_diagnostics(&scan.warnings);
     let mut results = scan.results;
-    for (path, (packages, layer)) in go_binaries {
-        let packages: Vec<Package> =
-            packages.into_iter().map(|p| Package { layer: layer.clone(), ..p }).collect();
-        results.push(system::language_result(
-            &format!("/{path}"),
-            "gobinary",
-            packages,
-            &analyzers,
-            &mut warnings,
-        ));
-    }
+    results.extend(system::binary_results(
+        binaries.into_iter().map(|(path, (binary, layer))| (format!("/{path}"), binary, layer)),
+        &analyzers,
+        &mut warnings,
+    ));
     ctx.ui.warn_diagnostics(&warnings);
     if let Some(scanner) = &secrets {
         results.extend(config_secrets(scanner, &meta.config));

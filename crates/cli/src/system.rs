@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rampart_catalog::{installed, os};
+use rampart_catalog::installed::{self, InstalledKind};
+use rampart_catalog::os;
 use rampart_types::{Diagnostic, Layer, Os, Package, ReportPackage, ResultClass, ScanResult};
 
 use crate::analyze::Analyzers;
@@ -97,12 +98,7 @@ pub fn analyze(
             match installed::parse(kind, path, &file.content) {
                 Ok(parsed) => {
                     warnings.extend(parsed.warnings);
-                    let target = match kind {
-                        installed::InstalledKind::Python => "Python",
-                        installed::InstalledKind::Node => "Node.js",
-                        installed::InstalledKind::GoBinary => "Go binaries",
-                    };
-                    installed_groups.entry((target, kind.trivy_type())).or_default().extend(
+                    installed_groups.entry((kind_target(kind), kind.trivy_type())).or_default().extend(
                         parsed.packages.into_iter().map(|p| Package { layer: file.layer.clone(), ..p }),
                     );
                 }
@@ -135,6 +131,54 @@ pub fn analyze(
     SystemScan { os: catalog.os.clone(), results, warnings }
 }
 
+/// The result name Trivy gives packages of a kind gathered from many files.
+fn kind_target(kind: InstalledKind) -> &'static str {
+    match kind {
+        InstalledKind::Python => "Python",
+        InstalledKind::Node => "Node.js",
+        InstalledKind::GoBinary | InstalledKind::RustBinary => "Binaries",
+    }
+}
+
+/// The packages an executable embeds (Go build information, a `cargo
+/// auditable` list), or `None` for an ordinary executable.
+pub fn binary(path: &str, content: &[u8], warnings: &mut Vec<Diagnostic>) -> Option<Binary> {
+    match installed::parse_binary(path, content) {
+        Ok(Some((kind, parsed))) => {
+            warnings.extend(parsed.warnings);
+            (!parsed.packages.is_empty()).then_some(Binary { kind, packages: parsed.packages })
+        }
+        Ok(None) => None,
+        Err(e) => {
+            warnings.push(Diagnostic::new(path, format!("skipped: {e}")));
+            None
+        }
+    }
+}
+
+/// What one executable embeds.
+pub struct Binary {
+    pub kind: InstalledKind,
+    pub packages: Vec<Package>,
+}
+
+/// One result per executable, named by its path as `target` spells it
+/// (Trivy's `gobinary` and `rustbinary` results).
+pub fn binary_results(
+    binaries: impl IntoIterator<Item = (String, Binary, Layer)>,
+    analyzers: &Analyzers<'_>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<ScanResult> {
+    binaries
+        .into_iter()
+        .map(|(target, binary, layer)| {
+            let packages =
+                binary.packages.into_iter().map(|p| Package { layer: layer.clone(), ..p }).collect();
+            language_result(&target, binary.kind.trivy_type(), packages, analyzers, warnings)
+        })
+        .collect()
+}
+
 /// One result for installed packages of one kind (`Python`, `Node.js`, a Go binary).
 pub fn language_result(
     target: &str,
@@ -144,7 +188,9 @@ pub fn language_result(
     warnings: &mut Vec<Diagnostic>,
 ) -> ScanResult {
     packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
-    packages.dedup_by(|a, b| a.name == b.name && a.version == b.version && a.ecosystem == b.ecosystem);
+    packages.dedup_by(|a, b| {
+        a.name == b.name && a.version == b.version && a.ecosystem == b.ecosystem && a.file_path == b.file_path
+    });
     let mut result = ScanResult::new(target, ResultClass::LangPkgs, kind);
     if let Some(detector) = &analyzers.detector {
         match detector.detect(&packages, None) {

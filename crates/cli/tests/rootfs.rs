@@ -100,3 +100,171 @@ fn alpine_packages_match_the_ground_truth_and_old_musl_is_flagged() {
     assert_eq!(secret["Target"], "root/.env");
     assert_eq!(secret["Secrets"][0]["RuleID"], "aws-access-key-id");
 }
+
+/// Extracts `member` from the app image's layer `index` (0-based) into `root`.
+fn extract_from_app_layer(root: &Path, index: usize, member: &str) {
+    let oci = shared_data().join("images/app/oci");
+    let json = |rel: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(oci.join(rel)).unwrap()).unwrap()
+    };
+    let blob =
+        |d: &serde_json::Value| format!("blobs/sha256/{}", d.as_str().unwrap().trim_start_matches("sha256:"));
+    let manifest = json(&blob(&json("index.json")["manifests"][0]["digest"]));
+    let layer = oci.join(blob(&manifest["layers"][index]["digest"]));
+    let status =
+        Command::new("tar").arg("-xzf").arg(&layer).arg("-C").arg(root).arg(member).status().unwrap();
+    assert!(status.success(), "no {member} in {}", layer.display());
+}
+
+/// `PkgName\tGO-id` of each finding, as the ground-truth TSV lists them.
+fn go_findings(result: &serde_json::Value) -> Vec<String> {
+    let mut found: Vec<String> = result["Vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let ids =
+                std::iter::once(&v["VulnerabilityID"]).chain(v["VendorIDs"].as_array().into_iter().flatten());
+            let go = ids.filter_map(|i| i.as_str()).find(|i| i.starts_with("GO-")).expect("a Go vulndb id");
+            format!("{}\t{go}", v["PkgName"].as_str().unwrap())
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn go_binaries_in_a_rootfs_are_found_by_mode_and_content() {
+    let root = unpack("alpine-minirootfs-3.20.3-x86_64.tar.gz");
+    extract_from_app_layer(root.path(), 1, "app/bin/fixture-app");
+    let cwd = tempfile::tempdir().unwrap();
+    let out =
+        scan("rootfs", cwd.path()).args(["-f", "json", "--list-all-pkgs"]).arg(root.path()).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    let binaries: Vec<&serde_json::Value> =
+        report["Results"].as_array().unwrap().iter().filter(|r| r["Type"] == "gobinary").collect();
+    assert_eq!(binaries.len(), 1, "busybox and the other executables are not Go programs");
+    let binary = binaries[0];
+    assert_eq!(binary["Target"], "app/bin/fixture-app");
+    assert_eq!(binary["Class"], "lang-pkgs");
+    let packages: Vec<(&str, &str, &str)> = binary["Packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["Name"].as_str().unwrap(),
+                p["Version"].as_str().unwrap(),
+                p["Identifier"]["PURL"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        packages,
+        [
+            ("golang.org/x/net", "v0.7.0", "pkg:golang/golang.org/x/net@v0.7.0"),
+            ("stdlib", "1.19.8", "pkg:golang/stdlib@1.19.8"),
+        ]
+    );
+    let text =
+        std::fs::read_to_string(shared_data().join("images/ground-truth/app.fixture-app.go-advisories.tsv"))
+            .unwrap();
+    let mut expected: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            format!("{}\t{}", if f[0] == "go" || f[0] == "stdlib" { "stdlib" } else { f[0] }, f[2])
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(go_findings(binary), expected, "the same advisories as the image scan");
+
+    // The SBOM names the binary's modules with golang purls.
+    let out = scan("rootfs", cwd.path())
+        .args(["-f", "cyclonedx", "-o", "sbom.cdx.json"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let bom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cwd.path().join("sbom.cdx.json")).unwrap()).unwrap();
+    let purls: Vec<&str> =
+        bom["components"].as_array().unwrap().iter().filter_map(|c| c["purl"].as_str()).collect();
+    assert!(purls.contains(&"pkg:golang/golang.org/x/net@v0.7.0"), "{purls:?}");
+
+    // Not executable: not a program, so not read as one.
+    use std::os::unix::fs::PermissionsExt;
+    let bin = root.path().join("app/bin/fixture-app");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = scan("rootfs", cwd.path()).args(["-f", "json"]).arg(root.path()).output().unwrap();
+    let report = json(&out);
+    assert!(
+        !report["Results"].as_array().unwrap().iter().any(|r| r["Type"] == "gobinary"),
+        "a 0644 file is data"
+    );
+}
+
+#[test]
+fn rust_binaries_built_with_cargo_auditable_are_matched() {
+    let root = unpack("alpine-minirootfs-3.20.3-x86_64.tar.gz");
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("main.c");
+    std::fs::write(&src, "static const char pad[96 * 1024] = {1};\nint main(void) { return pad[0] - 1; }\n")
+        .unwrap();
+    let plain = work.path().join("plain");
+    assert!(Command::new("gcc").arg("-o").arg(&plain).arg(&src).status().expect("gcc").success());
+    // The list `cargo auditable` writes, zlib-compressed by Python's zlib.
+    let list = r#"{"packages":[{"name":"tool","version":"0.1.0","source":"local","dependencies":[1,2],"root":true},{"name":"smallvec","version":"0.6.9","source":"crates.io"},{"name":"cc","version":"1.0.79","source":"crates.io","kind":"build"}]}"#;
+    let section = work.path().join("dep-v0.z");
+    let status = Command::new("python3")
+        .args(["-c", "import sys, zlib; open(sys.argv[1], 'wb').write(zlib.compress(sys.argv[2].encode()))"])
+        .arg(&section)
+        .arg(list)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let dest = root.path().join("usr/local/bin/tool");
+    let status = Command::new("objcopy")
+        .arg(format!("--add-section=.dep-v0={}", section.display()))
+        .args(["--set-section-flags", ".dep-v0=noload,readonly"])
+        .arg(&plain)
+        .arg(&dest)
+        .status()
+        .expect("objcopy (binutils)");
+    assert!(status.success());
+
+    let cwd = tempfile::tempdir().unwrap();
+    let out =
+        scan("rootfs", cwd.path()).args(["-f", "json", "--list-all-pkgs"]).arg(root.path()).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    let binary = report["Results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Type"] == "rustbinary")
+        .expect("the auditable binary");
+    assert_eq!(binary["Target"], "usr/local/bin/tool");
+    let names: Vec<&str> =
+        binary["Packages"].as_array().unwrap().iter().map(|p| p["Name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["smallvec"], "the local root and the build-only cc are not reported");
+    assert_eq!(binary["Packages"][0]["Identifier"]["PURL"], "pkg:cargo/smallvec@0.6.9");
+    let mut advisories: Vec<&str> = binary["Vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|v| {
+            std::iter::once(&v["VulnerabilityID"]).chain(v["VendorIDs"].as_array().into_iter().flatten())
+        })
+        .filter_map(|i| i.as_str())
+        .filter(|i| i.starts_with("RUSTSEC-"))
+        .collect();
+    advisories.sort();
+    // As for the same version in a Cargo.lock (see scan.rs).
+    assert_eq!(
+        advisories,
+        ["RUSTSEC-2018-0018", "RUSTSEC-2019-0009", "RUSTSEC-2019-0012", "RUSTSEC-2021-0003"]
+    );
+}
