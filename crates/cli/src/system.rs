@@ -99,7 +99,11 @@ pub fn analyze(
                 Ok(parsed) => {
                     warnings.extend(parsed.warnings);
                     installed_groups.entry((kind_target(kind), kind.trivy_type())).or_default().extend(
-                        parsed.packages.into_iter().map(|p| Package { layer: file.layer.clone(), ..p }),
+                        parsed.packages.into_iter().map(|p| Package {
+                            layer: file.layer.clone(),
+                            file_path: p.file_path.or_else(|| Some(path.to_string())),
+                            ..p
+                        }),
                     );
                 }
                 Err(e) => warnings.push(Diagnostic::new(path, format!("skipped: {e}"))),
@@ -136,6 +140,7 @@ fn kind_target(kind: InstalledKind) -> &'static str {
     match kind {
         InstalledKind::Python => "Python",
         InstalledKind::Node => "Node.js",
+        InstalledKind::Jar => "Java",
         InstalledKind::GoBinary | InstalledKind::RustBinary => "Binaries",
     }
 }

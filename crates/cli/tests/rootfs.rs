@@ -268,3 +268,78 @@ fn rust_binaries_built_with_cargo_auditable_are_matched() {
         ["RUSTSEC-2018-0018", "RUSTSEC-2019-0009", "RUSTSEC-2019-0012", "RUSTSEC-2021-0003"]
     );
 }
+
+#[test]
+fn java_archives_list_their_maven_artifacts_by_path() {
+    let root = unpack("alpine-minirootfs-3.20.3-x86_64.tar.gz");
+    std::fs::create_dir_all(root.path().join("opt/shop")).unwrap();
+    let script = r#"
+import io, sys, zipfile
+def props(g, a, v):
+    return (f"META-INF/maven/{g}/{a}/pom.properties", f"groupId={g}\nartifactId={a}\nversion={v}\n")
+inner = io.BytesIO()
+with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(*props("org.apache.logging.log4j", "log4j-core", "2.14.1"))
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(*props("com.example", "shop", "1.4.0"))
+    z.writestr(zipfile.ZipInfo("WEB-INF/lib/log4j-core-2.14.1.jar"), inner.getvalue())
+"#;
+    let war = root.path().join("opt/shop/shop.war");
+    assert!(Command::new("python3").arg("-c").arg(script).arg(&war).status().unwrap().success());
+
+    let cwd = tempfile::tempdir().unwrap();
+    let out =
+        scan("rootfs", cwd.path()).args(["-f", "json", "--list-all-pkgs"]).arg(root.path()).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    let java =
+        report["Results"].as_array().unwrap().iter().find(|r| r["Type"] == "jar").expect("a jar result");
+    assert_eq!(java["Target"], "Java");
+    let packages: Vec<(&str, &str, &str)> = java["Packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["Name"].as_str().unwrap(),
+                p["FilePath"].as_str().unwrap(),
+                p["Identifier"]["PURL"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        packages,
+        [
+            ("com.example:shop", "opt/shop/shop.war", "pkg:maven/com.example/shop@1.4.0"),
+            (
+                "org.apache.logging.log4j:log4j-core",
+                "opt/shop/shop.war/WEB-INF/lib/log4j-core-2.14.1.jar",
+                "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+            ),
+        ]
+    );
+
+    let out = scan("rootfs", cwd.path())
+        .args(["-f", "cyclonedx", "-o", "sbom.cdx.json"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let bom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cwd.path().join("sbom.cdx.json")).unwrap()).unwrap();
+    let log4j = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["purl"] == "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1")
+        .expect("log4j in the SBOM");
+    assert_eq!(log4j["group"], "org.apache.logging.log4j");
+    assert_eq!(log4j["name"], "log4j-core");
+    let path = log4j["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "aquasecurity:trivy:FilePath")
+        .expect("the FilePath property");
+    assert_eq!(path["value"], "opt/shop/shop.war/WEB-INF/lib/log4j-core-2.14.1.jar");
+}

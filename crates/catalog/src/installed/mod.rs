@@ -1,7 +1,7 @@
 //! Language packages installed on a filesystem (as opposed to locked in a
 //! project): Python distributions' metadata, packages in `node_modules`,
-//! the build information Go writes into its binaries, and the dependency
-//! list `cargo auditable` embeds in Rust ones.
+//! Java archives, the build information Go writes into its binaries, and
+//! the dependency list `cargo auditable` embeds in Rust ones.
 //!
 //! Paths are relative to the filesystem root, as in [`crate::os`]. Metadata
 //! files are claimed by path ([`claims`]); binaries cannot be, so
@@ -11,6 +11,7 @@
 //! are the OS package's: callers drop those to avoid reporting them twice.
 
 mod gobinary;
+mod jar;
 mod node;
 mod python;
 mod rustbinary;
@@ -32,6 +33,8 @@ pub enum InstalledKind {
     GoBinary,
     /// An executable with a `cargo auditable` dependency list.
     RustBinary,
+    /// A Java archive: `*.jar`, `*.war`, `*.ear`, `*.par`, `*.sar`.
+    Jar,
 }
 
 impl InstalledKind {
@@ -42,6 +45,7 @@ impl InstalledKind {
             InstalledKind::Node => "node-pkg",
             InstalledKind::GoBinary => "gobinary",
             InstalledKind::RustBinary => "rustbinary",
+            InstalledKind::Jar => "jar",
         }
     }
 }
@@ -57,6 +61,9 @@ pub fn kind(path: &str) -> Option<InstalledKind> {
         || name.ends_with(".egg-info");
     if python {
         return Some(InstalledKind::Python);
+    }
+    if jar::is_archive(name) {
+        return Some(InstalledKind::Jar);
     }
     if name == "package.json" {
         let mut up = dir.rsplit('/');
@@ -116,6 +123,7 @@ pub fn parse(kind: InstalledKind, display: &str, content: &[u8]) -> Result<Parse
         InstalledKind::Node => node::parse(&input),
         InstalledKind::GoBinary => gobinary::parse(&input),
         InstalledKind::RustBinary => rustbinary::parse(&input),
+        InstalledKind::Jar => jar::parse(&input),
     }
 }
 
