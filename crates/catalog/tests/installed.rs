@@ -549,3 +549,82 @@ fn java_archive_bombs_and_deep_nesting_are_refused() {
         ]
     );
 }
+
+/// As RubyGems 3.x writes it on install (`Gem::Specification#to_ruby`).
+const RAKE_GEMSPEC: &str = r#"# -*- encoding: utf-8 -*-
+# stub: rake 13.0.6 ruby lib
+
+Gem::Specification.new do |s|
+  s.name = "rake".freeze
+  s.version = "13.0.6"
+
+  s.required_rubygems_version = Gem::Requirement.new(">= 1.3.2".freeze) if s.respond_to? :required_rubygems_version=
+  s.metadata = { "bug_tracker_uri" => "https://github.com/ruby/rake/issues", "source_code_uri" => "https://github.com/ruby/rake/tree/v13.0.6" } if s.respond_to? :metadata=
+  s.require_paths = ["lib".freeze]
+  s.authors = ["Hiroshi SHIBATA".freeze, "Eric Hodel".freeze, "Jim Weirich".freeze]
+  s.bindir = "exe".freeze
+  s.date = "2021-07-09"
+  s.description = "Rake is a Make-like program implemented in Ruby. Tasks and dependencies are\nspecified in standard Ruby syntax.\n".freeze
+  s.email = ["hsbt@ruby-lang.org".freeze, "drbrain@segment7.net".freeze, "".freeze]
+  s.executables = ["rake".freeze]
+  s.files = ["exe/rake".freeze]
+  s.homepage = "https://github.com/ruby/rake".freeze
+  s.licenses = ["MIT".freeze]
+  s.rdoc_options = ["--main".freeze, "README.rdoc".freeze]
+  s.required_ruby_version = Gem::Requirement.new(">= 2.2".freeze)
+  s.rubygems_version = "3.3.26".freeze
+  s.summary = "Rake is a Make-like program implemented in Ruby".freeze
+
+  s.installed_by_version = "3.3.26" if s.respond_to? :installed_by_version
+end
+"#;
+
+/// As RubyGems 1.x wrote it (Ruby 1.8 era `%q{}` literals).
+const OLD_GEMSPEC: &str = r#"# -*- encoding: utf-8 -*-
+
+Gem::Specification.new do |s|
+  s.name = %q{json_pure}
+  s.version = "1.4.6"
+
+  s.required_rubygems_version = Gem::Requirement.new(">= 0") if s.respond_to? :required_rubygems_version=
+  s.authors = [%q{Florian Frank}]
+  s.date = %q{2010-08-09}
+  s.license = %q{Ruby}
+  s.rubygems_version = %q{1.3.7}
+  s.summary = %q{JSON Implementation for Ruby}
+
+  if s.respond_to? :specification_version then
+    s.specification_version = 3
+  end
+end
+"#;
+
+#[test]
+fn installed_gem_specifications() {
+    let gem = |text: &str| parse(InstalledKind::Gemspec, "specifications/x.gemspec", text.as_bytes());
+    let rake = gem(RAKE_GEMSPEC).unwrap();
+    assert_eq!(
+        summary(&rake),
+        [("rake", "13.0.6", vec!["MIT"])],
+        "not installed_by_version, not rubygems_version"
+    );
+    assert_eq!(rake.packages[0].ecosystem, Ecosystem::RubyGems);
+    assert_eq!(rake.packages[0].purl(), "pkg:gem/rake@13.0.6");
+    assert_eq!(rake.packages[0].locations[0].start_line, 5, "the name line");
+    assert_eq!(summary(&gem(OLD_GEMSPEC).unwrap()), [("json_pure", "1.4.6", vec!["Ruby"])]);
+    let versioned = "Gem::Specification.new do |spec|\n  spec.name = 'nokogiri'\n  spec.version = Gem::Version.new(\"1.13.10\")\n  spec.license = 'MIT'\nend\n";
+    assert_eq!(summary(&gem(versioned).unwrap()), [("nokogiri", "1.13.10", vec!["MIT"])]);
+    let err = gem("Gem::Specification.new do |s|\n  s.name = \"x\"\nend\n").unwrap_err();
+    assert_eq!(err.to_string(), "specifications/x.gemspec: no name or version assignment");
+
+    let g = Some(InstalledKind::Gemspec);
+    for (path, want) in [
+        ("usr/local/bundle/specifications/rake-13.0.6.gemspec", g),
+        ("usr/lib/ruby/gems/3.1.0/specifications/default/json-2.6.1.gemspec", g),
+        ("var/lib/gems/3.1.0/specifications/rake-13.0.6.gemspec", g),
+        ("app/rake.gemspec", None),
+        ("usr/lib/ruby/gems/3.1.0/gems/rake-13.0.6/rake.gemspec", None),
+    ] {
+        assert_eq!(kind(path), want, "{path}");
+    }
+}

@@ -141,6 +141,7 @@ fn kind_target(kind: InstalledKind) -> &'static str {
         InstalledKind::Python => "Python",
         InstalledKind::Node => "Node.js",
         InstalledKind::Jar => "Java",
+        InstalledKind::Gemspec => "Ruby",
         InstalledKind::GoBinary | InstalledKind::RustBinary => "Binaries",
     }
 }

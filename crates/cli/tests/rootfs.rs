@@ -270,8 +270,17 @@ fn rust_binaries_built_with_cargo_auditable_are_matched() {
 }
 
 #[test]
-fn java_archives_list_their_maven_artifacts_by_path() {
+fn java_archives_and_installed_gems_are_listed_by_path() {
     let root = unpack("alpine-minirootfs-3.20.3-x86_64.tar.gz");
+    let specs = root.path().join("usr/local/bundle/specifications");
+    std::fs::create_dir_all(&specs).unwrap();
+    std::fs::write(
+        specs.join("rack-2.2.3.gemspec"),
+        "# -*- encoding: utf-8 -*-\n# stub: rack 2.2.3 ruby lib\n\nGem::Specification.new do |s|\n  \
+         s.name = \"rack\".freeze\n  s.version = \"2.2.3\"\n  s.licenses = [\"MIT\".freeze]\n  \
+         s.installed_by_version = \"3.3.26\" if s.respond_to? :installed_by_version\nend\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(root.path().join("opt/shop")).unwrap();
     let script = r#"
 import io, sys, zipfile
@@ -318,6 +327,12 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
             ),
         ]
     );
+    let ruby = report["Results"].as_array().unwrap().iter().find(|r| r["Type"] == "gemspec").expect("gems");
+    assert_eq!(ruby["Target"], "Ruby");
+    let rack = &ruby["Packages"][0];
+    assert_eq!(rack["Identifier"]["PURL"], "pkg:gem/rack@2.2.3");
+    assert_eq!(rack["FilePath"], "usr/local/bundle/specifications/rack-2.2.3.gemspec");
+    assert_eq!(rack["Licenses"][0], "MIT");
 
     let out = scan("rootfs", cwd.path())
         .args(["-f", "cyclonedx", "-o", "sbom.cdx.json"])

@@ -1,7 +1,8 @@
 //! Language packages installed on a filesystem (as opposed to locked in a
 //! project): Python distributions' metadata, packages in `node_modules`,
-//! Java archives, the build information Go writes into its binaries, and
-//! the dependency list `cargo auditable` embeds in Rust ones.
+//! installed gems' specifications, Java archives, the build information Go
+//! writes into its binaries, and the dependency list `cargo auditable`
+//! embeds in Rust ones.
 //!
 //! Paths are relative to the filesystem root, as in [`crate::os`]. Metadata
 //! files are claimed by path ([`claims`]); binaries cannot be, so
@@ -10,6 +11,7 @@
 //! Packages whose metadata file an OS package owns (`OsPackage::files`)
 //! are the OS package's: callers drop those to avoid reporting them twice.
 
+mod gemspec;
 mod gobinary;
 mod jar;
 mod node;
@@ -35,6 +37,8 @@ pub enum InstalledKind {
     RustBinary,
     /// A Java archive: `*.jar`, `*.war`, `*.ear`, `*.par`, `*.sar`.
     Jar,
+    /// An installed gem's `specifications/*.gemspec`.
+    Gemspec,
 }
 
 impl InstalledKind {
@@ -46,6 +50,7 @@ impl InstalledKind {
             InstalledKind::GoBinary => "gobinary",
             InstalledKind::RustBinary => "rustbinary",
             InstalledKind::Jar => "jar",
+            InstalledKind::Gemspec => "gemspec",
         }
     }
 }
@@ -64,6 +69,10 @@ pub fn kind(path: &str) -> Option<InstalledKind> {
     }
     if jar::is_archive(name) {
         return Some(InstalledKind::Jar);
+    }
+    // `…/specifications/rake-13.0.6.gemspec`, or `…/specifications/default/…`.
+    if name.ends_with(".gemspec") && dir.split('/').any(|d| d == "specifications") {
+        return Some(InstalledKind::Gemspec);
     }
     if name == "package.json" {
         let mut up = dir.rsplit('/');
@@ -124,6 +133,7 @@ pub fn parse(kind: InstalledKind, display: &str, content: &[u8]) -> Result<Parse
         InstalledKind::GoBinary => gobinary::parse(&input),
         InstalledKind::RustBinary => rustbinary::parse(&input),
         InstalledKind::Jar => jar::parse(&input),
+        InstalledKind::Gemspec => gemspec::parse(&input),
     }
 }
 
