@@ -81,12 +81,16 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
                 last_layer = file.layer;
             }
             let layer = layers.get(file.layer).cloned().unwrap_or_default();
-            if wants_binaries
-                && installed::claims_binary(file.mode, file.content.len() as u64)
-                && installed::is_binary_head(&file.content)
-                && let Some(found) = system::binary(&file.path, &file.content, &mut warnings)
-            {
-                binaries.insert(file.path.clone(), (found, layer.clone()));
+            if wants_binaries {
+                let found = (installed::claims_binary(file.mode, file.content.len() as u64)
+                    && installed::is_binary_head(&file.content))
+                .then(|| system::binary(&file.path, &file.content, &mut warnings))
+                .flatten();
+                // A later layer's file replaces what an earlier one held at its path.
+                match found {
+                    Some(found) => binaries.insert(file.path.clone(), (found, layer.clone())),
+                    None => binaries.remove(&file.path),
+                };
             }
             let Some(scanner) = secrets.as_ref().filter(|s| !s.skips_path(&file.path)) else { return };
             let entry = found.entry(file.path.clone()).or_default();
@@ -105,6 +109,12 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
         .with_context(|| format!("image {name}"))?;
     bar.finish();
     ctx.ui.warn_diagnostics(&squashed.warnings);
+    // Binaries a later layer deleted are no longer in the image.
+    binaries.retain(|path, _| {
+        squashed.visited.contains(path)
+            || squashed.files.contains_key(path)
+            || squashed.links.contains_key(path)
+    });
     ctx.ui.warn_diagnostics(&warnings);
 
     let files: Vec<SystemFile> = squashed

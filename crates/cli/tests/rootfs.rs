@@ -101,21 +101,6 @@ fn alpine_packages_match_the_ground_truth_and_old_musl_is_flagged() {
     assert_eq!(secret["Secrets"][0]["RuleID"], "aws-access-key-id");
 }
 
-/// Extracts `member` from the app image's layer `index` (0-based) into `root`.
-fn extract_from_app_layer(root: &Path, index: usize, member: &str) {
-    let oci = shared_data().join("images/app/oci");
-    let json = |rel: &str| -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(oci.join(rel)).unwrap()).unwrap()
-    };
-    let blob =
-        |d: &serde_json::Value| format!("blobs/sha256/{}", d.as_str().unwrap().trim_start_matches("sha256:"));
-    let manifest = json(&blob(&json("index.json")["manifests"][0]["digest"]));
-    let layer = oci.join(blob(&manifest["layers"][index]["digest"]));
-    let status =
-        Command::new("tar").arg("-xzf").arg(&layer).arg("-C").arg(root).arg(member).status().unwrap();
-    assert!(status.success(), "no {member} in {}", layer.display());
-}
-
 /// `PkgName\tGO-id` of each finding, as the ground-truth TSV lists them.
 fn go_findings(result: &serde_json::Value) -> Vec<String> {
     let mut found: Vec<String> = result["Vulnerabilities"]
@@ -209,31 +194,9 @@ fn go_binaries_in_a_rootfs_are_found_by_mode_and_content() {
 #[test]
 fn rust_binaries_built_with_cargo_auditable_are_matched() {
     let root = unpack("alpine-minirootfs-3.20.3-x86_64.tar.gz");
-    let work = tempfile::tempdir().unwrap();
-    let src = work.path().join("main.c");
-    std::fs::write(&src, "static const char pad[96 * 1024] = {1};\nint main(void) { return pad[0] - 1; }\n")
-        .unwrap();
-    let plain = work.path().join("plain");
-    assert!(Command::new("gcc").arg("-o").arg(&plain).arg(&src).status().expect("gcc").success());
-    // The list `cargo auditable` writes, zlib-compressed by Python's zlib.
+    // The list `cargo auditable` writes: a local root, smallvec, a build-only cc.
     let list = r#"{"packages":[{"name":"tool","version":"0.1.0","source":"local","dependencies":[1,2],"root":true},{"name":"smallvec","version":"0.6.9","source":"crates.io"},{"name":"cc","version":"1.0.79","source":"crates.io","kind":"build"}]}"#;
-    let section = work.path().join("dep-v0.z");
-    let status = Command::new("python3")
-        .args(["-c", "import sys, zlib; open(sys.argv[1], 'wb').write(zlib.compress(sys.argv[2].encode()))"])
-        .arg(&section)
-        .arg(list)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let dest = root.path().join("usr/local/bin/tool");
-    let status = Command::new("objcopy")
-        .arg(format!("--add-section=.dep-v0={}", section.display()))
-        .args(["--set-section-flags", ".dep-v0=noload,readonly"])
-        .arg(&plain)
-        .arg(&dest)
-        .status()
-        .expect("objcopy (binutils)");
-    assert!(status.success());
+    auditable_binary(list, &root.path().join("usr/local/bin/tool"));
 
     let cwd = tempfile::tempdir().unwrap();
     let out =
