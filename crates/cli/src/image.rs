@@ -130,7 +130,9 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     ctx.ui.warn_diagnostics(&scan.warnings);
     let mut results = scan.results;
     results.extend(system::binary_results(
-        binaries.into_iter().map(|(path, (binary, layer))| (format!("/{path}"), binary, layer)),
+        binaries.into_iter().map(|(path, (binary, layer))| (path, binary, layer)),
+        "/",
+        &scan.os_files,
         &analyzers,
         &mut warnings,
     ));

@@ -174,7 +174,7 @@ pub fn rootfs(ctx: &Context, args: RootfsArgs) -> Result<u8> {
     let metadata = Metadata { os: scan.os, ..Metadata::default() };
     let mut results = scan.results;
     let mut warnings = Vec::new();
-    results.extend(system::binary_results(binaries, &analyzers, &mut warnings));
+    results.extend(system::binary_results(binaries, "", &scan.os_files, &analyzers, &mut warnings));
     ctx.ui.warn_diagnostics(&warnings);
     results.extend(secret_results);
     let report = new_report(name, ArtifactType::Filesystem, metadata, results);

@@ -2,7 +2,7 @@
 //! package databases, installed language packages, and the lockfiles and
 //! configs the tree analyzers want, all from one set of claimed files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use rampart_catalog::installed::{self, InstalledKind};
@@ -29,6 +29,8 @@ pub struct SystemScan {
     pub os: Option<Os>,
     pub results: Vec<ScanResult>,
     pub warnings: Vec<Diagnostic>,
+    /// The files OS packages installed (normalized paths).
+    pub os_files: HashSet<String>,
 }
 
 /// Analyzes the claimed files of one system. `name` heads the OS result
@@ -92,7 +94,7 @@ pub fn analyze(
     for file in files {
         let path = os::normalize(&file.path);
         if let Some(kind) = installed::kind(path) {
-            if owned.contains(path) {
+            if owned.contains(path) && kind.defers_to_os_package() {
                 continue;
             }
             match installed::parse(kind, path, &file.content) {
@@ -132,7 +134,8 @@ pub fn analyze(
             r
         }));
     }
-    SystemScan { os: catalog.os.clone(), results, warnings }
+    let os_files = owned.iter().map(|f| f.to_string()).collect();
+    SystemScan { os: catalog.os.clone(), results, warnings, os_files }
 }
 
 /// The result name Trivy gives packages of a kind gathered from many files.
@@ -168,16 +171,21 @@ pub struct Binary {
     pub packages: Vec<Package>,
 }
 
-/// One result per executable, named by its path as `target` spells it
-/// (Trivy's `gobinary` and `rustbinary` results).
+/// One result per executable (Trivy's `gobinary` and `rustbinary`
+/// results), named by its path after `prefix`. Binaries an OS package
+/// installed are left to it, as [`InstalledKind::defers_to_os_package`] says.
 pub fn binary_results(
     binaries: impl IntoIterator<Item = (String, Binary, Layer)>,
+    prefix: &str,
+    os_files: &HashSet<String>,
     analyzers: &Analyzers<'_>,
     warnings: &mut Vec<Diagnostic>,
 ) -> Vec<ScanResult> {
     binaries
         .into_iter()
-        .map(|(target, binary, layer)| {
+        .filter(|(path, binary, _)| !(binary.kind.defers_to_os_package() && os_files.contains(path)))
+        .map(|(path, binary, layer)| {
+            let target = format!("{prefix}{path}");
             let packages =
                 binary.packages.into_iter().map(|p| Package { layer: layer.clone(), ..p }).collect();
             language_result(&target, binary.kind.trivy_type(), packages, analyzers, warnings)

@@ -179,6 +179,22 @@ fn go_binaries_in_a_rootfs_are_found_by_mode_and_content() {
         bom["components"].as_array().unwrap().iter().filter_map(|c| c["purl"].as_str()).collect();
     assert!(purls.contains(&"pkg:golang/golang.org/x/net@v0.7.0"), "{purls:?}");
 
+    // Installed by an OS package: the apk package is what is reported.
+    let db = root.path().join("lib/apk/db/installed");
+    let original = std::fs::read_to_string(&db).unwrap();
+    let owned = format!(
+        "{}\nP:fixture-app\nV:1.0-r0\nA:x86_64\no:fixture-app\nF:app/bin\nR:fixture-app\n\n",
+        original.trim_end()
+    );
+    std::fs::write(&db, owned).unwrap();
+    let out =
+        scan("rootfs", cwd.path()).args(["-f", "json", "--list-all-pkgs"]).arg(root.path()).output().unwrap();
+    let report = json(&out);
+    let results = report["Results"].as_array().unwrap();
+    assert!(!results.iter().any(|r| r["Type"] == "gobinary"), "the OS package owns the binary");
+    assert!(results[0]["Packages"].as_array().unwrap().iter().any(|p| p["Name"] == "fixture-app"));
+    std::fs::write(&db, original).unwrap();
+
     // Not executable: not a program, so not read as one.
     use std::os::unix::fs::PermissionsExt;
     let bin = root.path().join("app/bin/fixture-app");

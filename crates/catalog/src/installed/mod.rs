@@ -55,6 +55,16 @@ impl InstalledKind {
     }
 }
 
+impl InstalledKind {
+    /// Whether a package of this kind is left out when an OS package
+    /// installed its file: the OS package is what was installed, and its
+    /// version is the one the distribution's advisories name. Trivy does
+    /// so for all kinds but Java archives and Rust binaries.
+    pub fn defers_to_os_package(self) -> bool {
+        !matches!(self, InstalledKind::Jar | InstalledKind::RustBinary)
+    }
+}
+
 /// The kind of a metadata file, judged by its path. Binaries are never
 /// claimed here: see [`claims_binary`].
 pub fn kind(path: &str) -> Option<InstalledKind> {
