@@ -320,6 +320,48 @@ fn auditable_elf(dir: &Path, json: &[u8]) -> Vec<u8> {
     fs::read(out).unwrap()
 }
 
+/// The same for a Windows executable: a PE32+ image linked by GNU ld
+/// (`i386pep`) from a gcc object, the section added by objcopy.
+fn auditable_pe(dir: &Path, json: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let src = dir.join("start.c");
+    fs::write(&src, "static const char pad[96 * 1024] = {1};\nint start(void) { return pad[0] - 1; }\n")
+        .unwrap();
+    let object = dir.join("start.o");
+    let status = Command::new("gcc")
+        .args(["-c", "-fno-asynchronous-unwind-tables", "-o"])
+        .arg(&object)
+        .arg(&src)
+        .status()
+        .expect("gcc is installed");
+    assert!(status.success(), "gcc failed");
+    let plain = dir.join("plain.exe");
+    let status = Command::new("ld")
+        .args(["-m", "i386pep", "--entry=start", "-o"])
+        .arg(&plain)
+        .arg(&object)
+        .status()
+        .expect("ld (binutils) is installed");
+    assert!(status.success(), "ld -m i386pep failed");
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(json).unwrap();
+    let section = dir.join("dep-v0.z");
+    fs::write(&section, z.finish().unwrap()).unwrap();
+    let out = dir.join("auditable.exe");
+    let status = Command::new("objcopy")
+        .arg(format!("--add-section=.dep-v0={}", section.display()))
+        .args(["--set-section-flags", ".dep-v0=noload,readonly"])
+        .arg(&plain)
+        .arg(&out)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("objcopy (binutils) is installed");
+    assert!(status.success(), "objcopy failed");
+    let bytes = fs::read(out).unwrap();
+    assert!(bytes.starts_with(b"MZ"));
+    bytes
+}
+
 /// The dependency list of a small `cargo auditable` build: a local root
 /// crate, crates.io runtime dependencies, a git dependency, and build-only
 /// ones (a build script's `cc`, a proc macro's `proc-macro2`).
@@ -356,6 +398,31 @@ fn cargo_auditable_dependency_lists() {
     );
     assert!(p.packages.iter().all(|p| p.ecosystem == Ecosystem::CratesIo));
     assert_eq!(p.packages[0].purl(), "pkg:cargo/smallvec@0.6.9");
+
+    let exe = auditable_pe(dir.path(), AUDIT_JSON.as_bytes());
+    assert!(is_binary_head(&exe) && claims_binary(0o755, exe.len() as u64));
+    let (found, from_pe) = parse_binary("myapp.exe", &exe).unwrap().expect("a Rust PE binary");
+    assert_eq!(found, InstalledKind::RustBinary);
+    assert_eq!(summary(&from_pe), summary(&p), "the same list from a PE section");
+    let plain = fs::read(dir.path().join("plain.exe")).unwrap();
+    assert!(parse_binary("plain.exe", &plain).unwrap().is_none());
+    // Any header byte at its extreme, or the file cut short: no panic.
+    for at in 0..1024.min(exe.len()) {
+        for value in [0x00, 0x7f, 0xff] {
+            let mut bytes = exe.clone();
+            bytes[at] = value;
+            assert!(
+                std::panic::catch_unwind(|| parse_binary("x.exe", &bytes).map(|_| ())).is_ok(),
+                "byte {at}"
+            );
+        }
+    }
+    for cut in (0..=16).map(|i| exe.len() * i / 16) {
+        assert!(
+            std::panic::catch_unwind(|| parse_binary("x.exe", &exe[..cut]).map(|_| ())).is_ok(),
+            "cut {cut}"
+        );
+    }
 
     // `cargo auditable install ripgrep`: the root came from crates.io.
     let installed = r#"{"packages":[{"name":"ripgrep","version":"13.0.0","source":"crates.io","root":true,"dependencies":[1]},{"name":"regex","version":"1.5.4","source":"crates.io"}]}"#;

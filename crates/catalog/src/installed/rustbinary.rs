@@ -1,7 +1,7 @@
 //! The dependency list `cargo auditable` embeds in Rust executables.
 //!
 //! Format facts used (cargo-auditable's `.dep-v0` data, format 0/1):
-//! - An ELF section named `.dep-v0` holds zlib-compressed JSON.
+//! - An ELF or PE section named `.dep-v0` holds zlib-compressed JSON.
 //! - The JSON is `{"packages": [{"name", "version", "source", "kind",
 //!   "dependencies": [index, …], "root": true}, …]}`; `kind` is `runtime`
 //!   when absent and `build` for build-only dependencies (build scripts
@@ -13,7 +13,7 @@
 //! also lists local, git and other-registry crates, but they are not the
 //! crates.io crates advisories name, and matching them by name would
 //! report a local crate called `time` as the vulnerable crates.io one.
-//! Mach-O and PE executables are not read yet.
+//! Mach-O executables (section `__DATA,.dep-v0`) are not read yet.
 
 use std::io::Read as _;
 
@@ -47,7 +47,8 @@ struct Entry {
 }
 
 pub(super) fn parse(input: &Input<'_>) -> Result<Parsed, CatalogError> {
-    let Some(compressed) = elf_section(input.content, SECTION) else {
+    let Some(compressed) = elf_section(input.content, SECTION).or_else(|| pe_section(input.content, SECTION))
+    else {
         return Ok(Parsed::default());
     };
     let mut json = Vec::new();
@@ -121,5 +122,35 @@ fn elf_section<'a>(data: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         let rest = names.get(to_usize(name_at)?..)?;
         let end = rest.iter().position(|b| *b == 0)?;
         (&rest[..end] == name).then(|| bytes(offset, size)).flatten()
+    })
+}
+
+/// The raw data of the PE section called `name` (at most 8 bytes, as the
+/// section table stores names inline); `None` for anything else.
+fn pe_section<'a>(data: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    if !data.starts_with(b"MZ") {
+        return None;
+    }
+    let u16_at = |at: usize| Some(u16::from_le_bytes(data.get(at..at.checked_add(2)?)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_le_bytes(data.get(at..at.checked_add(4)?)?.try_into().ok()?));
+    let pe = usize::try_from(u32_at(0x3c)?).ok()?;
+    if data.get(pe..pe.checked_add(4)?)? != b"PE\0\0" {
+        return None;
+    }
+    let coff = pe + 4;
+    let count = usize::from(u16_at(coff + 2)?);
+    let table = coff + 20 + usize::from(u16_at(coff + 16)?);
+    (0..count).find_map(|i| {
+        let at = table.checked_add(i.checked_mul(40)?)?;
+        let raw_name = data.get(at..at.checked_add(8)?)?;
+        let end = raw_name.iter().position(|b| *b == 0).unwrap_or(8);
+        if &raw_name[..end] != name {
+            return None;
+        }
+        let (virtual_size, raw_size, offset) = (u32_at(at + 8)?, u32_at(at + 16)?, u32_at(at + 20)?);
+        // The raw size is padded to the file alignment; the virtual size is exact.
+        let size = if virtual_size > 0 { virtual_size.min(raw_size) } else { raw_size };
+        let start = usize::try_from(offset).ok()?;
+        data.get(start..start.checked_add(usize::try_from(size).ok()?)?)
     })
 }
