@@ -92,7 +92,13 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
                     None => binaries.remove(&file.path),
                 };
             }
-            let Some(scanner) = secrets.as_ref().filter(|s| !s.skips_path(&file.path)) else { return };
+            // Executables read for their packages may be over the secret size limit.
+            let Some(scanner) = secrets
+                .as_ref()
+                .filter(|s| !s.skips_path(&file.path) && file.content.len() as u64 <= s.max_file_size())
+            else {
+                return;
+            };
             let entry = found.entry(file.path.clone()).or_default();
             for mut secret in scanner.scan(&file.path, &file.content) {
                 let seen = entry.iter().any(|s| {

@@ -118,6 +118,7 @@ pub fn rootfs(ctx: &Context, args: RootfsArgs) -> Result<u8> {
                     Ok(Some(content)) => {
                         out.binary = system::binary(&entry.rel, &content, &mut out.warnings);
                         out.secrets = scanner
+                            .filter(|s| content.len() as u64 <= s.max_file_size())
                             .map(|s| s.scan(&entry.rel, &content))
                             .and_then(|f| secrets_result(entry.rel.as_str(), f));
                         return out;
