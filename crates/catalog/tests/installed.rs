@@ -576,6 +576,21 @@ fn java_archives_nested_and_named_three_ways() {
         "the manifest repeats what pom.properties says: one package"
     );
     assert!(parse(InstalledKind::Jar, "x.jar", b"PK\x03\x04 truncated").is_err());
+    // Damaged anywhere (the nested jar, the central directory), cut short:
+    // packages, warnings or an error, never a panic.
+    let bytes = fs::read(dir.path().join("shop.war")).unwrap();
+    for at in (0..bytes.len()).step_by(7) {
+        for value in [0x00, 0xff] {
+            let mut damaged = bytes.clone();
+            damaged[at] = value;
+            let ok = std::panic::catch_unwind(|| parse(InstalledKind::Jar, "d.war", &damaged).map(|_| ()));
+            assert!(ok.is_ok(), "byte {at} set to {value:#x}");
+        }
+    }
+    for cut in (0..=16).map(|i| bytes.len() * i / 16) {
+        let ok = std::panic::catch_unwind(|| parse(InstalledKind::Jar, "d.war", &bytes[..cut]).map(|_| ()));
+        assert!(ok.is_ok(), "cut at {cut}");
+    }
     assert_eq!(kind("opt/app/shop.war"), Some(InstalledKind::Jar));
     assert_eq!(kind("usr/share/java/LOG4J.JAR"), Some(InstalledKind::Jar));
     assert_eq!(kind("opt/app/shop.zip"), None);
