@@ -8,8 +8,9 @@
 //! files are claimed by path ([`claims`]); binaries cannot be, so
 //! [`claims_binary`] judges an executable by its mode and size and
 //! [`is_binary_head`] by its first bytes, before its content is read.
-//! Packages whose metadata file an OS package owns (`OsPackage::files`)
-//! are the OS package's: callers drop those to avoid reporting them twice.
+//! Packages whose file an OS package owns (`OsPackage::files`) are the OS
+//! package's for most kinds ([`InstalledKind::defers_to_os_package`]):
+//! callers drop those to avoid reporting them twice.
 
 mod gemspec;
 mod gobinary;
@@ -53,9 +54,7 @@ impl InstalledKind {
             InstalledKind::Gemspec => "gemspec",
         }
     }
-}
 
-impl InstalledKind {
     /// Whether a package of this kind is left out when an OS package
     /// installed its file: the OS package is what was installed, and its
     /// version is the one the distribution's advisories name. Trivy does
