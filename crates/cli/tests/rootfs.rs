@@ -249,7 +249,7 @@ fn rust_binaries_built_with_cargo_auditable_are_matched() {
 }
 
 #[test]
-fn java_archives_and_installed_gems_are_listed_by_path() {
+fn installed_packages_are_reported_with_their_file_paths() {
     let root = unpack("alpine-minirootfs-3.20.3-x86_64.tar.gz");
     let specs = root.path().join("usr/local/bundle/specifications");
     std::fs::create_dir_all(&specs).unwrap();
@@ -261,6 +261,13 @@ fn java_archives_and_installed_gems_are_listed_by_path() {
     )
     .unwrap();
     std::fs::create_dir_all(root.path().join("opt/shop")).unwrap();
+    let dist_info = root.path().join("usr/lib/python3.12/site-packages/PyYAML-5.1.2.dist-info");
+    std::fs::create_dir_all(&dist_info).unwrap();
+    std::fs::write(
+        dist_info.join("METADATA"),
+        "Metadata-Version: 2.1\nName: PyYAML\nVersion: 5.1.2\nLicense: MIT\n\n",
+    )
+    .unwrap();
     let script = r#"
 import io, sys, zipfile
 def props(g, a, v):
@@ -306,6 +313,14 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
             ),
         ]
     );
+    let python = report["Results"].as_array().unwrap().iter().find(|r| r["Type"] == "python-pkg").unwrap();
+    let finding = python["Vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["VulnerabilityID"] == "CVE-2020-14343")
+        .expect("PyYAML 5.1.2: PYSEC-2021-142");
+    assert_eq!(finding["PkgPath"], "usr/lib/python3.12/site-packages/PyYAML-5.1.2.dist-info/METADATA");
     let ruby = report["Results"].as_array().unwrap().iter().find(|r| r["Type"] == "gemspec").expect("gems");
     assert_eq!(ruby["Target"], "Ruby");
     let rack = &ruby["Packages"][0];
