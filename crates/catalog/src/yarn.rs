@@ -71,7 +71,7 @@ pub(crate) fn parse(input: &Input<'_>) -> Result<Parsed, CatalogError> {
     let mut out = Collector::default();
     for node in nodes {
         if let Kind::Package(p) = node.kind {
-            out.add(p);
+            out.add(*p);
         }
     }
     Ok(Parsed { packages: out.finish(), warnings })
@@ -179,7 +179,7 @@ impl<'a> Block<'a> {
         }
         let mut p = Package::new(Ecosystem::Npm, name, version);
         p.locations.push(Location { start_line: self.start, end_line: self.end });
-        node.kind = Kind::Package(p);
+        node.kind = Kind::Package(Box::new(p));
         Some(node)
     }
 }
@@ -201,7 +201,7 @@ struct Node {
 }
 
 enum Kind {
-    Package(Package),
+    Package(Box<Package>),
     /// A workspace; `root` for the project's top folder.
     Workspace {
         root: bool,

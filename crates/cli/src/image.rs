@@ -10,8 +10,8 @@ use rampart_artifact::image::{
     Candidate, Claim, ImageConfig, ImageSource, OpenOptions, Reference, RegistryOptions,
     default_docker_config, default_docker_socket,
 };
-use rampart_catalog::installed::{self, InstalledKind};
-use rampart_types::{ArtifactType, Diagnostic, Layer, Package, Progress as _, ScanResult, SecretFinding};
+use rampart_catalog::installed;
+use rampart_types::{ArtifactType, Layer, Progress as _, ScanResult, SecretFinding};
 
 use crate::analyze::secrets_result;
 use crate::cli::{ImageArgs, ImageSrc};
@@ -53,10 +53,10 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     ctx.ui.debug(format!("{} layers", layers.len()));
 
     // One pass: secrets in every version of every file (a file carried
-    // unchanged into a later layer is reported once), Go build info in
-    // executables, and the files the catalogers need kept for the end.
+    // unchanged into a later layer is reported once), the packages
+    // executables embed, and the files the catalogers need kept for the end.
     let mut found: BTreeMap<String, Vec<SecretFinding>> = BTreeMap::new();
-    let mut go_binaries: BTreeMap<String, (Vec<Package>, Layer)> = BTreeMap::new();
+    let mut binaries: BTreeMap<String, (system::Binary, Layer)> = BTreeMap::new();
     let wants_secret = |path: &str| secrets.as_ref().is_some_and(|s| !s.skips_path(path));
     let wants_binaries = analyzers.detector.is_some() || analyzers.list_all_pkgs;
     let claim = |c: &Candidate<'_>| {
@@ -81,19 +81,24 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
                 last_layer = file.layer;
             }
             let layer = layers.get(file.layer).cloned().unwrap_or_default();
-            if wants_binaries
-                && installed::claims_binary(file.mode, file.content.len() as u64)
-                && installed::is_binary_head(&file.content)
-            {
-                match installed::parse(InstalledKind::GoBinary, &file.path, &file.content) {
-                    Ok(parsed) if !parsed.packages.is_empty() => {
-                        go_binaries.insert(file.path.clone(), (parsed.packages, layer.clone()));
-                    }
-                    Ok(_) => {}
-                    Err(e) => warnings.push(Diagnostic::new(file.path.as_str(), format!("skipped: {e}"))),
-                }
+            if wants_binaries {
+                let found = (installed::claims_binary(file.mode, file.content.len() as u64)
+                    && installed::is_binary_head(&file.content))
+                .then(|| system::binary(&file.path, &file.content, &mut warnings))
+                .flatten();
+                // A later layer's file replaces what an earlier one held at its path.
+                match found {
+                    Some(found) => binaries.insert(file.path.clone(), (found, layer.clone())),
+                    None => binaries.remove(&file.path),
+                };
             }
-            let Some(scanner) = secrets.as_ref().filter(|s| !s.skips_path(&file.path)) else { return };
+            // Executables read for their packages may be over the secret size limit.
+            let Some(scanner) = secrets
+                .as_ref()
+                .filter(|s| !s.skips_path(&file.path) && file.content.len() as u64 <= s.max_file_size())
+            else {
+                return;
+            };
             let entry = found.entry(file.path.clone()).or_default();
             for mut secret in scanner.scan(&file.path, &file.content) {
                 let seen = entry.iter().any(|s| {
@@ -110,6 +115,12 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
         .with_context(|| format!("image {name}"))?;
     bar.finish();
     ctx.ui.warn_diagnostics(&squashed.warnings);
+    // Binaries a later layer deleted are no longer in the image.
+    binaries.retain(|path, _| {
+        squashed.visited.contains(path)
+            || squashed.files.contains_key(path)
+            || squashed.links.contains_key(path)
+    });
     ctx.ui.warn_diagnostics(&warnings);
 
     let files: Vec<SystemFile> = squashed
@@ -124,17 +135,13 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     let scan = system::analyze(&name, &files, &analyzers, None);
     ctx.ui.warn_diagnostics(&scan.warnings);
     let mut results = scan.results;
-    for (path, (packages, layer)) in go_binaries {
-        let packages: Vec<Package> =
-            packages.into_iter().map(|p| Package { layer: layer.clone(), ..p }).collect();
-        results.push(system::language_result(
-            &format!("/{path}"),
-            "gobinary",
-            packages,
-            &analyzers,
-            &mut warnings,
-        ));
-    }
+    results.extend(system::binary_results(
+        binaries.into_iter().map(|(path, (binary, layer))| (path, binary, layer)),
+        "/",
+        &scan.os_files,
+        &analyzers,
+        &mut warnings,
+    ));
     ctx.ui.warn_diagnostics(&warnings);
     if let Some(scanner) = &secrets {
         results.extend(config_secrets(scanner, &meta.config));

@@ -2,8 +2,9 @@
 
 use anyhow::{Context as _, Result, bail};
 use rampart_artifact::{RepoRef, WalkOptions};
+use rampart_catalog::installed;
 use rampart_detect::Detector;
-use rampart_types::{ArtifactType, Metadata, ScanResult};
+use rampart_types::{ArtifactType, Diagnostic, Metadata, ScanResult};
 use rayon::prelude::*;
 
 use crate::analyze::{Analyzers, FileRead, read_file, scan_tree, secrets_result};
@@ -95,19 +96,43 @@ pub fn rootfs(ctx: &Context, args: RootfsArgs) -> Result<u8> {
     }
     let db = open_db(ctx, &args.vuln)?;
     let mut analyzers = analyzers(ctx, &args.vuln, db.as_ref(), &plan)?;
-    // Secrets are scanned as files are read; only what the catalogers need is kept.
+    // Secrets are scanned as files are read; only what the catalogers need
+    // is kept. Executables cannot be told by their path, so with packages
+    // wanted every file is listed and judged by its mode, size and head.
     let secrets = analyzers.secrets.take();
     let wants_secret = |rel: &str| secrets.as_ref().is_some_and(|s| !s.skips_path(rel));
-    let claim = |rel: &str| system::claims(&analyzers, rel) || wants_secret(rel);
+    let wants_binaries = analyzers.detector.is_some() || analyzers.list_all_pkgs;
+    let claim = |rel: &str| wants_binaries || system::claims(&analyzers, rel) || wants_secret(rel);
     let walked = rampart_artifact::walk(&args.target, &walk_options(&args.walk), &claim)
         .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
     ctx.ui.warn_diagnostics(&walked.warnings);
-    let read: Vec<(Option<SystemFile>, Option<ScanResult>, Option<String>)> = walked
+    let read: Vec<RootfsFile> = walked
         .files
         .into_par_iter()
         .map(|entry| {
             let keep = system::claims(&analyzers, &entry.rel);
             let scanner = secrets.as_ref().filter(|s| !s.skips_path(&entry.rel));
+            let mut out = RootfsFile { rel: entry.rel.clone(), ..RootfsFile::default() };
+            if !keep && wants_binaries {
+                match read_binary(&entry.path) {
+                    Ok(Some(content)) => {
+                        out.binary = system::binary(&entry.rel, &content, &mut out.warnings);
+                        out.secrets = scanner
+                            .filter(|s| content.len() as u64 <= s.max_file_size())
+                            .map(|s| s.scan(&entry.rel, &content))
+                            .and_then(|f| secrets_result(entry.rel.as_str(), f));
+                        return out;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        out.warnings.push(Diagnostic::new(entry.rel.as_str(), e));
+                        return out;
+                    }
+                }
+                if scanner.is_none() {
+                    return out;
+                }
+            }
             let (limit, stream) = if keep {
                 (analyzers.size_limit(&entry.rel), None)
             } else {
@@ -115,33 +140,80 @@ pub fn rootfs(ctx: &Context, args: RootfsArgs) -> Result<u8> {
             };
             let content = match read_file(&entry.rel, &entry.path, limit, stream) {
                 Ok(FileRead::Whole(c)) => c,
-                Ok(FileRead::Streamed(found)) => return (None, found, None),
-                Err(e) => return (None, None, Some(format!("{}: {e}", entry.rel))),
+                Ok(FileRead::Streamed(found)) => {
+                    out.secrets = found;
+                    return out;
+                }
+                Err(e) => {
+                    out.warnings.push(Diagnostic::new(entry.rel.as_str(), e));
+                    return out;
+                }
             };
-            let found = scanner
+            out.secrets = scanner
                 .map(|s| s.scan(&entry.rel, &content))
                 .and_then(|f| secrets_result(entry.rel.as_str(), f));
-            let file = keep.then(|| SystemFile { path: entry.rel, content, layer: Default::default() });
-            (file, found, None)
+            out.file = keep.then(|| SystemFile { path: entry.rel, content, layer: Default::default() });
+            out
         })
         .collect();
     let mut files = Vec::new();
     let mut secret_results = Vec::new();
-    for (file, found, warning) in read {
-        files.extend(file);
-        secret_results.extend(found);
-        if let Some(w) = warning {
-            ctx.ui.warn(w);
+    let mut binaries = Vec::new();
+    let mut warnings = Vec::new();
+    for file in read {
+        files.extend(file.file);
+        secret_results.extend(file.secrets);
+        warnings.extend(file.warnings);
+        if let Some(binary) = file.binary {
+            binaries.push((file.rel, binary, Default::default()));
         }
     }
+    ctx.ui.warn_diagnostics(&warnings);
     let name = args.target.display().to_string();
     let scan = system::analyze(&name, &files, &analyzers, Some(&args.target));
     ctx.ui.warn_diagnostics(&scan.warnings);
     let metadata = Metadata { os: scan.os, ..Metadata::default() };
     let mut results = scan.results;
+    let mut warnings = Vec::new();
+    results.extend(system::binary_results(binaries, "", &scan.os_files, &analyzers, &mut warnings));
+    ctx.ui.warn_diagnostics(&warnings);
     results.extend(secret_results);
     let report = new_report(name, ArtifactType::Filesystem, metadata, results);
     finish(ctx, report, &plan, Some(&args.target))
+}
+
+/// What reading one file of a root filesystem gave.
+#[derive(Default)]
+struct RootfsFile {
+    rel: String,
+    /// Kept for the catalogers.
+    file: Option<SystemFile>,
+    secrets: Option<ScanResult>,
+    binary: Option<system::Binary>,
+    warnings: Vec<Diagnostic>,
+}
+
+/// The content of an executable that may embed packages: a regular file
+/// (not a link: its target is read under its own path) whose mode, size
+/// and first bytes say so. `None` for every other file.
+fn read_binary(path: &std::path::Path) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let cannot_read = |e: std::io::Error| format!("cannot read: {e}");
+    let meta = std::fs::symlink_metadata(path).map_err(cannot_read)?;
+    if !meta.is_file() || !installed::claims_binary(meta.permissions().mode(), meta.len()) {
+        return Ok(None);
+    }
+    let mut file = std::fs::File::open(path).map_err(cannot_read)?;
+    let mut head = [0u8; 4];
+    file.read_exact(&mut head).map_err(cannot_read)?;
+    if !installed::is_binary_head(&head) {
+        return Ok(None);
+    }
+    let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    content.extend_from_slice(&head);
+    file.read_to_end(&mut content).map_err(cannot_read)?;
+    Ok(Some(content))
 }
 
 /// The database, when vulnerabilities are among the scanners.

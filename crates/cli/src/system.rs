@@ -2,10 +2,11 @@
 //! package databases, installed language packages, and the lockfiles and
 //! configs the tree analyzers want, all from one set of claimed files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use rampart_catalog::{installed, os};
+use rampart_catalog::installed::{self, InstalledKind};
+use rampart_catalog::os;
 use rampart_types::{Diagnostic, Layer, Os, Package, ReportPackage, ResultClass, ScanResult};
 
 use crate::analyze::Analyzers;
@@ -28,6 +29,8 @@ pub struct SystemScan {
     pub os: Option<Os>,
     pub results: Vec<ScanResult>,
     pub warnings: Vec<Diagnostic>,
+    /// The files OS packages installed (normalized paths).
+    pub os_files: HashSet<String>,
 }
 
 /// Analyzes the claimed files of one system. `name` heads the OS result
@@ -91,19 +94,18 @@ pub fn analyze(
     for file in files {
         let path = os::normalize(&file.path);
         if let Some(kind) = installed::kind(path) {
-            if owned.contains(path) {
+            if owned.contains(path) && kind.defers_to_os_package() {
                 continue;
             }
             match installed::parse(kind, path, &file.content) {
                 Ok(parsed) => {
                     warnings.extend(parsed.warnings);
-                    let target = match kind {
-                        installed::InstalledKind::Python => "Python",
-                        installed::InstalledKind::Node => "Node.js",
-                        installed::InstalledKind::GoBinary => "Go binaries",
-                    };
-                    installed_groups.entry((target, kind.trivy_type())).or_default().extend(
-                        parsed.packages.into_iter().map(|p| Package { layer: file.layer.clone(), ..p }),
+                    installed_groups.entry((kind_target(kind), kind.trivy_type())).or_default().extend(
+                        parsed.packages.into_iter().map(|p| Package {
+                            layer: file.layer.clone(),
+                            file_path: p.file_path.or_else(|| Some(path.to_string())),
+                            ..p
+                        }),
                     );
                 }
                 Err(e) => warnings.push(Diagnostic::new(path, format!("skipped: {e}"))),
@@ -132,7 +134,63 @@ pub fn analyze(
             r
         }));
     }
-    SystemScan { os: catalog.os.clone(), results, warnings }
+    let os_files = owned.iter().map(|f| f.to_string()).collect();
+    SystemScan { os: catalog.os.clone(), results, warnings, os_files }
+}
+
+/// The result name Trivy gives packages of a kind gathered from many files.
+fn kind_target(kind: InstalledKind) -> &'static str {
+    match kind {
+        InstalledKind::Python => "Python",
+        InstalledKind::Node => "Node.js",
+        InstalledKind::Jar => "Java",
+        InstalledKind::Gemspec => "Ruby",
+        InstalledKind::GoBinary | InstalledKind::RustBinary => "Binaries",
+    }
+}
+
+/// The packages an executable embeds (Go build information, a `cargo
+/// auditable` list), or `None` for an ordinary executable.
+pub fn binary(path: &str, content: &[u8], warnings: &mut Vec<Diagnostic>) -> Option<Binary> {
+    match installed::parse_binary(path, content) {
+        Ok(Some((kind, parsed))) => {
+            warnings.extend(parsed.warnings);
+            (!parsed.packages.is_empty()).then_some(Binary { kind, packages: parsed.packages })
+        }
+        Ok(None) => None,
+        Err(e) => {
+            warnings.push(Diagnostic::new(path, format!("skipped: {e}")));
+            None
+        }
+    }
+}
+
+/// What one executable embeds.
+pub struct Binary {
+    pub kind: InstalledKind,
+    pub packages: Vec<Package>,
+}
+
+/// One result per executable (Trivy's `gobinary` and `rustbinary`
+/// results), named by its path after `prefix`. Binaries an OS package
+/// installed are left to it, as [`InstalledKind::defers_to_os_package`] says.
+pub fn binary_results(
+    binaries: impl IntoIterator<Item = (String, Binary, Layer)>,
+    prefix: &str,
+    os_files: &HashSet<String>,
+    analyzers: &Analyzers<'_>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<ScanResult> {
+    binaries
+        .into_iter()
+        .filter(|(path, binary, _)| !(binary.kind.defers_to_os_package() && os_files.contains(path)))
+        .map(|(path, binary, layer)| {
+            let target = format!("{prefix}{path}");
+            let packages =
+                binary.packages.into_iter().map(|p| Package { layer: layer.clone(), ..p }).collect();
+            language_result(&target, binary.kind.trivy_type(), packages, analyzers, warnings)
+        })
+        .collect()
 }
 
 /// One result for installed packages of one kind (`Python`, `Node.js`, a Go binary).
@@ -144,7 +202,9 @@ pub fn language_result(
     warnings: &mut Vec<Diagnostic>,
 ) -> ScanResult {
     packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
-    packages.dedup_by(|a, b| a.name == b.name && a.version == b.version && a.ecosystem == b.ecosystem);
+    packages.dedup_by(|a, b| {
+        a.name == b.name && a.version == b.version && a.ecosystem == b.ecosystem && a.file_path == b.file_path
+    });
     let mut result = ScanResult::new(target, ResultClass::LangPkgs, kind);
     if let Some(detector) = &analyzers.detector {
         match detector.detect(&packages, None) {

@@ -138,7 +138,8 @@ fn missing_inputs_and_offline_registries_are_errors() {
 
 /// Writes a copy of the Alpine docker-archive changed by `spec`:
 /// `{"env": ["K=V", …], "layers": [{"files": [[path, content], …], "created_by": "…"}, …]}`
-/// adds config env entries and layers on top (a `.wh.` name deletes).
+/// adds config env entries and layers on top (a `.wh.` name deletes); a
+/// content `{"path": file, "mode": 493}` copies a file from disk with that mode.
 fn derived_archive(dir: &std::path::Path, spec: Value) -> std::path::PathBuf {
     let src = shared_data().join("images/alpine-3.20/alpine-3.20.docker.tar");
     let dest = dir.join("derived.tar");
@@ -148,8 +149,13 @@ src, dest, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 def tar(entries):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as t:
-        for name, data in entries:
+        for name, content in entries:
             info = tarfile.TarInfo(name)
+            if isinstance(content, dict):
+                data = open(content["path"], "rb").read()
+                info.mode = content.get("mode", 0o644)
+            else:
+                data = content.encode()
             info.size = len(data)
             t.addfile(info, io.BytesIO(data))
     return buf.getvalue()
@@ -159,7 +165,7 @@ manifest = json.loads(members["manifest.json"])
 config = json.loads(members.pop(manifest[0]["Config"]))
 config["config"].setdefault("Env", []).extend(spec.get("env", []))
 for layer in spec.get("layers", []):
-    data = tar([(n, c.encode()) for n, c in layer["files"]])
+    data = tar(layer["files"])
     digest = hashlib.sha256(data).hexdigest()
     members[digest + "/layer.tar"] = data
     manifest[0]["Layers"].append(digest + "/layer.tar")
@@ -271,4 +277,63 @@ fn a_secret_deleted_by_a_later_layer_is_still_reported() {
     assert_eq!(found["RuleID"], "aws-access-key-id");
     assert_eq!(found["Layer"]["CreatedBy"], "COPY .env /app/", "the layer that added it");
     assert_eq!(found["Layer"]["DiffID"], report["Metadata"]["DiffIDs"][1]);
+}
+
+#[test]
+fn installed_packages_and_binaries_in_image_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path();
+    extract_from_app_layer(files, 1, "app/bin/fixture-app");
+    let list = r#"{"packages":[{"name":"tool","version":"0.1.0","source":"local","dependencies":[1],"root":true},{"name":"smallvec","version":"0.6.9","source":"crates.io"}]}"#;
+    auditable_binary(list, &files.join("tool"));
+    let war = files.join("shop.war");
+    let script = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n    \
+                  z.writestr('META-INF/maven/com.example/shop/pom.properties', \
+                  'groupId=com.example\\nartifactId=shop\\nversion=1.4.0\\n')\n";
+    assert!(std::process::Command::new("python3").args(["-c", script]).arg(&war).status().unwrap().success());
+    let path = |p: &std::path::Path| p.display().to_string();
+    let gemspec = "Gem::Specification.new do |s|\n  s.name = \"rack\".freeze\n  s.version = \"2.2.3\"\nend\n";
+    let archive = derived_archive(
+        files,
+        serde_json::json!({"layers": [
+            {"files": [
+                ["usr/local/bin/tool", {"path": path(&files.join("tool")), "mode": 0o755}],
+                ["usr/local/bin/gone", {"path": path(&files.join("app/bin/fixture-app")), "mode": 0o755}],
+                ["usr/local/bin/replaced", {"path": path(&files.join("app/bin/fixture-app")), "mode": 0o755}],
+                ["opt/shop.war", {"path": path(&war)}],
+                ["usr/local/bundle/specifications/rack-2.2.3.gemspec", gemspec],
+            ], "created_by": "COPY . /"},
+            {"files": [
+                ["usr/local/bin/.wh.gone", ""],
+                ["usr/local/bin/replaced", {"path": path(&files.join("tool")), "mode": 0o755}],
+            ], "created_by": "RUN rm gone && cp tool replaced"},
+        ]}),
+    );
+    let report = image(archive.to_str().unwrap(), &[]);
+    let results = report["Results"].as_array().unwrap();
+    let kinds: Vec<(&str, &str)> = results
+        .iter()
+        .filter(|r| r["Class"] == "lang-pkgs")
+        .map(|r| (r["Target"].as_str().unwrap(), r["Type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("/usr/local/bin/replaced", "rustbinary"),
+            ("/usr/local/bin/tool", "rustbinary"),
+            ("Java", "jar"),
+            ("Ruby", "gemspec"),
+        ],
+        "the deleted Go binary is gone, the replaced one is what the last layer wrote"
+    );
+    let layer2 = &report["Metadata"]["DiffIDs"][1];
+    let layer3 = &report["Metadata"]["DiffIDs"][2];
+    let tool = results.iter().find(|r| r["Target"] == "/usr/local/bin/tool").unwrap();
+    assert_eq!(tool["Packages"][0]["Identifier"]["PURL"], "pkg:cargo/smallvec@0.6.9");
+    assert_eq!(&tool["Packages"][0]["Layer"]["DiffID"], layer2);
+    let replaced = results.iter().find(|r| r["Target"] == "/usr/local/bin/replaced").unwrap();
+    assert_eq!(&replaced["Packages"][0]["Layer"]["DiffID"], layer3);
+    let java = results.iter().find(|r| r["Type"] == "jar").unwrap();
+    assert_eq!(java["Packages"][0]["FilePath"], "opt/shop.war");
+    assert_eq!(java["Packages"][0]["Identifier"]["PURL"], "pkg:maven/com.example/shop@1.4.0");
 }

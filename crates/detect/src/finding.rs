@@ -144,6 +144,7 @@ fn finding(pkg: &Package, scheme: Scheme, mut group: Vec<&Member<'_, '_>>) -> De
         installed_version: pkg.version.clone(),
         status: if fixed.is_empty() { Status::Affected } else { Status::Fixed },
         layer: pkg.layer.clone(),
+        pkg_path: pkg.file_path.clone(),
         fixed_version: fixed.join(", "),
         severity_source: rating.source,
         severity: rating.severity,

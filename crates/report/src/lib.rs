@@ -323,6 +323,7 @@ fn sbom_packages(result: &ScanResult) -> Vec<Cow<'_, ReportPackage>> {
             licenses: Vec::new(),
             locations: Vec::new(),
             layer: v.layer.clone(),
+            file_path: v.pkg_path.clone(),
         }));
     }
     packages
@@ -406,6 +407,7 @@ fn package_facts(result: &ScanResult, pkg: &ReportPackage) -> Vec<(&'static str,
         ("SrcVersion", pkg.src_version.clone().unwrap_or_default()),
         ("LayerDigest", pkg.layer.digest.clone()),
         ("LayerDiffID", pkg.layer.diff_id.clone()),
+        ("FilePath", pkg.file_path.clone().unwrap_or_default()),
         ("Dev", flag(pkg.dev)),
         ("Indirect", flag(pkg.indirect)),
     ]

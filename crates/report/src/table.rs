@@ -351,6 +351,7 @@ mod tests {
             fixed_version: String::new(),
             status: Status::Affected,
             layer: Default::default(),
+            pkg_path: None,
             severity_source: None,
             primary_url: String::new(),
             data_source: None,

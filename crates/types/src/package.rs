@@ -36,6 +36,10 @@ pub struct Package {
     /// For packages in images: the layer that installed them.
     #[serde(default, skip_serializing_if = "Layer::is_empty")]
     pub layer: Layer,
+    /// For installed packages: the file they were found in (a metadata
+    /// file, or `app.war/WEB-INF/lib/x.jar` inside an archive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_path: Option<String>,
 }
 
 impl Package {
@@ -51,6 +55,7 @@ impl Package {
             licenses: Vec::new(),
             locations: Vec::new(),
             layer: Layer::default(),
+            file_path: None,
         }
     }
 

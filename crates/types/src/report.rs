@@ -261,6 +261,8 @@ pub struct ReportPackage {
     pub locations: Vec<Location>,
     #[serde(default, skip_serializing_if = "Layer::is_empty")]
     pub layer: Layer,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_path: Option<String>,
 }
 
 impl From<&Package> for ReportPackage {
@@ -277,6 +279,7 @@ impl From<&Package> for ReportPackage {
             licenses: p.licenses.clone(),
             locations: p.locations.clone(),
             layer: p.layer.clone(),
+            file_path: p.file_path.clone(),
         }
     }
 }
@@ -316,6 +319,9 @@ pub struct DetectedVulnerability {
     pub status: Status,
     #[serde(default, skip_serializing_if = "Layer::is_empty")]
     pub layer: Layer,
+    /// The file the package was found in, when it is not the target itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkg_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity_source: Option<String>,
     #[serde(rename = "PrimaryURL", default, skip_serializing_if = "String::is_empty")]

@@ -2,7 +2,7 @@
 //! walk the tar headers, read only claimed files, keep only those claimed
 //! [`Claim::Keep`], and apply whiteouts to build the squashed view.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 
 use flate2::bufread::MultiGzDecoder;
@@ -84,6 +84,9 @@ pub struct Squashed {
     pub files: BTreeMap<String, ImageFile>,
     /// Every link present after all layers (claimed or not), by path.
     pub links: BTreeMap<String, Link>,
+    /// Regular files claimed [`Claim::Visit`] and present after all
+    /// layers: what was found in them still describes the image.
+    pub visited: BTreeSet<String>,
     /// Entries that were skipped: unsafe paths, claimed files over the size limit.
     pub warnings: Vec<Diagnostic>,
 }
@@ -129,6 +132,8 @@ enum Node {
     /// link claimed when its target's content was not at hand. `No` for
     /// symlinks and links already served.
     Link(Link, Claim),
+    /// A visit-only file, content dropped once visited.
+    Visited(usize),
 }
 
 /// One layer to stream, as `Image::scan` hands it over.
@@ -177,6 +182,9 @@ impl<'c> Scanner<'c> {
                 }
                 Node::Link(l, _) => {
                     out.links.insert(path, l);
+                }
+                Node::Visited(_) => {
+                    out.visited.insert(path);
                 }
             }
         }
@@ -334,7 +342,9 @@ impl<'c> Scanner<'c> {
                         self.insert_file(file, label)?;
                     } else {
                         // The file replaces whatever a lower layer had at its path.
-                        self.remove(&file.path);
+                        if let Some(old) = self.tree.insert(file.path, Node::Visited(layer)) {
+                            self.forget(&old);
+                        }
                         content = file.content;
                     }
                 }
@@ -461,6 +471,7 @@ fn node_layer(n: &Node) -> usize {
     match n {
         Node::File(f) => f.layer,
         Node::Link(l, _) => l.layer,
+        Node::Visited(layer) => *layer,
     }
 }
 

@@ -1,17 +1,23 @@
 //! Language packages installed on a filesystem (as opposed to locked in a
 //! project): Python distributions' metadata, packages in `node_modules`,
-//! and the build information Go writes into its binaries.
+//! installed gems' specifications, Java archives, the build information Go
+//! writes into its binaries, and the dependency list `cargo auditable`
+//! embeds in Rust ones.
 //!
 //! Paths are relative to the filesystem root, as in [`crate::os`]. Metadata
 //! files are claimed by path ([`claims`]); binaries cannot be, so
 //! [`claims_binary`] judges an executable by its mode and size and
 //! [`is_binary_head`] by its first bytes, before its content is read.
-//! Packages whose metadata file an OS package owns (`OsPackage::files`)
-//! are the OS package's: callers drop those to avoid reporting them twice.
+//! Packages whose file an OS package owns (`OsPackage::files`) are the OS
+//! package's for most kinds ([`InstalledKind::defers_to_os_package`]):
+//! callers drop those to avoid reporting them twice.
 
+mod gemspec;
 mod gobinary;
+mod jar;
 mod node;
 mod python;
+mod rustbinary;
 
 use std::path::Path;
 
@@ -28,6 +34,12 @@ pub enum InstalledKind {
     Node,
     /// An executable with Go build information.
     GoBinary,
+    /// An executable with a `cargo auditable` dependency list.
+    RustBinary,
+    /// A Java archive: `*.jar`, `*.war`, `*.ear`, `*.par`, `*.sar`.
+    Jar,
+    /// An installed gem's `specifications/*.gemspec`.
+    Gemspec,
 }
 
 impl InstalledKind {
@@ -37,7 +49,18 @@ impl InstalledKind {
             InstalledKind::Python => "python-pkg",
             InstalledKind::Node => "node-pkg",
             InstalledKind::GoBinary => "gobinary",
+            InstalledKind::RustBinary => "rustbinary",
+            InstalledKind::Jar => "jar",
+            InstalledKind::Gemspec => "gemspec",
         }
+    }
+
+    /// Whether a package of this kind is left out when an OS package
+    /// installed its file: the OS package is what was installed, and its
+    /// version is the one the distribution's advisories name. Trivy does
+    /// so for all kinds but Java archives and Rust binaries.
+    pub fn defers_to_os_package(self) -> bool {
+        !matches!(self, InstalledKind::Jar | InstalledKind::RustBinary)
     }
 }
 
@@ -52,6 +75,13 @@ pub fn kind(path: &str) -> Option<InstalledKind> {
         || name.ends_with(".egg-info");
     if python {
         return Some(InstalledKind::Python);
+    }
+    if jar::is_archive(name) {
+        return Some(InstalledKind::Jar);
+    }
+    // `…/specifications/rake-13.0.6.gemspec`, or `…/specifications/default/…`.
+    if name.ends_with(".gemspec") && dir.split('/').any(|d| d == "specifications") {
+        return Some(InstalledKind::Gemspec);
     }
     if name == "package.json" {
         let mut up = dir.rsplit('/');
@@ -71,13 +101,13 @@ pub fn claims(path: &str) -> bool {
 }
 
 /// The smallest and largest executable worth reading for build
-/// information: a Go binary is at least about a megabyte, and reading one
-/// larger than this would take too long for a scan.
+/// information: Go and Rust programs are hundreds of kilobytes at least,
+/// and reading one larger than this would take too long for a scan.
 const MIN_BINARY: u64 = 64 * 1024;
 const MAX_BINARY: u64 = 512 * 1024 * 1024;
 
 /// True for a regular file (`mode` as `st_mode`, or its permission bits)
-/// that someone may execute and whose size could be a Go program. Read its
+/// that someone may execute and whose size could be a Go or Rust program. Read its
 /// first bytes next and ask [`is_binary_head`]. The path says nothing
 /// here: Go programs live anywhere.
 pub fn claims_binary(mode: u32, size: u64) -> bool {
@@ -88,7 +118,7 @@ pub fn claims_binary(mode: u32, size: u64) -> bool {
 }
 
 /// True when a file's first bytes are those of an executable format Go
-/// builds: ELF, Mach-O (32- and 64-bit, either byte order) or PE.
+/// and Rust build: ELF, Mach-O (32- and 64-bit, either byte order) or PE.
 pub fn is_binary_head(head: &[u8]) -> bool {
     const MAGICS: &[&[u8]] = &[
         b"\x7fELF",
@@ -110,5 +140,22 @@ pub fn parse(kind: InstalledKind, display: &str, content: &[u8]) -> Result<Parse
         InstalledKind::Python => python::parse(&input),
         InstalledKind::Node => node::parse(&input),
         InstalledKind::GoBinary => gobinary::parse(&input),
+        InstalledKind::RustBinary => rustbinary::parse(&input),
+        InstalledKind::Jar => jar::parse(&input),
+        InstalledKind::Gemspec => gemspec::parse(&input),
     }
+}
+
+/// Parses an executable claimed by [`claims_binary`] and
+/// [`is_binary_head`]: its Go build information, else its `cargo
+/// auditable` dependency list. `None` when it has neither, which is no
+/// error: most executables are neither.
+pub fn parse_binary(display: &str, content: &[u8]) -> Result<Option<(InstalledKind, Parsed)>, CatalogError> {
+    for kind in [InstalledKind::GoBinary, InstalledKind::RustBinary] {
+        let parsed = parse(kind, display, content)?;
+        if !parsed.packages.is_empty() || !parsed.warnings.is_empty() {
+            return Ok(Some((kind, parsed)));
+        }
+    }
+    Ok(None)
 }

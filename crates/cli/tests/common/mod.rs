@@ -159,3 +159,48 @@ pub fn zip_dir(src: &Path, dest: &Path) {
         .unwrap();
     assert!(status.success(), "building {} failed", dest.display());
 }
+
+/// Extracts `member` from the app image's layer `index` (0-based) into `root`.
+pub fn extract_from_app_layer(root: &Path, index: usize, member: &str) {
+    let oci = shared_data().join("images/app/oci");
+    let json = |rel: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(oci.join(rel)).unwrap()).unwrap()
+    };
+    let blob =
+        |d: &serde_json::Value| format!("blobs/sha256/{}", d.as_str().unwrap().trim_start_matches("sha256:"));
+    let manifest = json(&blob(&json("index.json")["manifests"][0]["digest"]));
+    let layer = oci.join(blob(&manifest["layers"][index]["digest"]));
+    let status =
+        Command::new("tar").arg("-xzf").arg(&layer).arg("-C").arg(root).arg(member).status().unwrap();
+    assert!(status.success(), "no {member} in {}", layer.display());
+}
+
+/// Writes to `dest` a real ELF executable (gcc, padded past the smallest
+/// size worth reading as a program) carrying `list`, zlib-compressed by
+/// Python, in a `.dep-v0` section added by objcopy: what `cargo auditable`
+/// embeds.
+pub fn auditable_binary(list: &str, dest: &Path) {
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("main.c");
+    std::fs::write(&src, "static const char pad[96 * 1024] = {1};\nint main(void) { return pad[0] - 1; }\n")
+        .unwrap();
+    let plain = work.path().join("plain");
+    assert!(Command::new("gcc").arg("-o").arg(&plain).arg(&src).status().expect("gcc").success());
+    let section = work.path().join("dep-v0.z");
+    let status = Command::new("python3")
+        .args(["-c", "import sys, zlib; open(sys.argv[1], 'wb').write(zlib.compress(sys.argv[2].encode()))"])
+        .arg(&section)
+        .arg(list)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    let status = Command::new("objcopy")
+        .arg(format!("--add-section=.dep-v0={}", section.display()))
+        .args(["--set-section-flags", ".dep-v0=noload,readonly"])
+        .arg(&plain)
+        .arg(dest)
+        .status()
+        .expect("objcopy (binutils)");
+    assert!(status.success());
+}

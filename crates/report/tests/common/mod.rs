@@ -35,6 +35,7 @@ pub fn vuln(v: Vuln) -> DetectedVulnerability {
         fixed_version: v.fixed.to_string(),
         status: if v.fixed.is_empty() { Status::Affected } else { Status::Fixed },
         layer: Default::default(),
+        pkg_path: None,
         severity_source: v.cvss.first().map(|(s, _)| s.to_string()),
         primary_url: v.url.to_string(),
         data_source: Some(DataSource {
