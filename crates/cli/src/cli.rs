@@ -61,6 +61,16 @@ pub enum Command {
     Db(DbArgs),
     /// Compare two versions the way an ecosystem does: prints <, = or >
     Vercmp(VercmpArgs),
+    /// Manage signing keys (cosign's formats)
+    Key(crate::sign::KeyArgs),
+    /// Sign a container image in its registry, as cosign does
+    Sign(crate::sign::SignArgs),
+    /// Verify a container image's signatures against a public key
+    Verify(crate::sign::VerifyArgs),
+    /// Attach a signed in-toto attestation (SBOM, vulnerability report, provenance) to an image
+    Attest(crate::sign::AttestArgs),
+    /// Verify an image's attestations against a public key
+    VerifyAttestation(crate::sign::VerifyAttestationArgs),
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ mod misconfig;
 mod output;
 mod sbom;
 mod scan;
+mod sign;
 mod system;
 mod ui;
 mod vercmp;
@@ -85,6 +86,11 @@ fn run(args: Vec<OsString>) -> anyhow::Result<u8> {
         Command::Sbom(args) => sbom::run(&ctx, args),
         Command::Db(args) => db::run(&ctx, args.command),
         Command::Vercmp(args) => vercmp::run(args),
+        Command::Key(args) => sign::key(&ctx, args),
+        Command::Sign(args) => sign::sign(&ctx, args),
+        Command::Verify(args) => sign::verify(&ctx, args),
+        Command::Attest(args) => sign::attest(&ctx, args),
+        Command::VerifyAttestation(args) => sign::verify_attestation(&ctx, args),
     }
 }
 

@@ -83,3 +83,59 @@ impl ReplaceFirst for Vec<u8> {
         [&self[..at], to, &self[at + from.len()..]].concat()
     }
 }
+
+/// The other direction: what rampart writes, the independent
+/// implementation reads. Needs python3 with `cryptography` and `pynacl`
+/// (scripts/test installs them).
+#[test]
+fn keys_and_signatures_written_here_load_in_the_independent_implementation() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    std::fs::write(dir.path().join("k.key"), key.to_encrypted_pem(b"pw").unwrap()).unwrap();
+    std::fs::write(dir.path().join("k.pub"), key.public_key().to_pem()).unwrap();
+    let payload = fixture("payload.json");
+    std::fs::write(dir.path().join("sig"), STANDARD.encode(key.sign(&payload).unwrap())).unwrap();
+    let envelope = Envelope::sign(rampart_sign::dsse::IN_TOTO_PAYLOAD_TYPE, &payload, &key).unwrap();
+    std::fs::write(dir.path().join("env.json"), serde_json::to_vec(&envelope).unwrap()).unwrap();
+    let script = r#"
+import base64, hashlib, json, sys
+d = sys.argv[1]
+try:
+    import nacl.secret
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+except ImportError as e:
+    sys.exit(f"missing Python module ({e}): pip install cryptography pynacl")
+pem = open(d + "/k.key").read()
+assert "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----" in pem
+body = "".join(l for l in pem.splitlines() if not l.startswith("-----"))
+doc = json.loads(base64.b64decode(body))
+assert doc["kdf"]["name"] == "scrypt" and doc["kdf"]["params"] == {"N": 32768, "r": 8, "p": 1}, doc["kdf"]
+assert doc["cipher"]["name"] == "nacl/secretbox"
+key = hashlib.scrypt(b"pw", salt=base64.b64decode(doc["kdf"]["salt"]), n=32768, r=8, p=1, maxmem=64 << 20, dklen=32)
+der = nacl.secret.SecretBox(key).decrypt(base64.b64decode(doc["ciphertext"]), base64.b64decode(doc["cipher"]["nonce"]))
+private = serialization.load_der_private_key(der, None)
+public = serialization.load_pem_public_key(open(d + "/k.pub", "rb").read())
+assert private.public_key().public_numbers() == public.public_numbers()
+payload = open(sys.argv[2], "rb").read()
+public.verify(base64.b64decode(open(d + "/sig").read()), payload, ec.ECDSA(hashes.SHA256()))
+env = json.load(open(d + "/env.json"))
+body = base64.b64decode(env["payload"])
+pae = b"DSSEv1 %d %s %d %s" % (len(env["payloadType"]), env["payloadType"].encode(), len(body), body)
+public.verify(base64.b64decode(env["signatures"][0]["sig"]), pae, ec.ECDSA(hashes.SHA256()))
+print("ok")
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(dir.path())
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/payload.json"))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success() && out.stdout == b"ok\n",
+        "the independent implementation rejected rampart's output: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
