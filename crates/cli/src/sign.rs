@@ -11,6 +11,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use rampart_artifact::image::{
     Credentials, Reference, RegistryClient, RegistryOptions, default_docker_config,
 };
+use rampart_sign::bundle::TrustedLogs;
 use rampart_sign::cosign;
 use rampart_sign::{PublicKey, SigningKey};
 
@@ -90,7 +91,7 @@ pub enum VerifyOutput {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Image to verify
+    /// Image to verify; with --bundle, the file the bundle signs
     pub image: String,
     /// Public key (cosign.pub): ECDSA, Ed25519 or RSA
     #[arg(long, value_name = "FILE")]
@@ -101,6 +102,15 @@ pub struct VerifyArgs {
     /// Output format
     #[arg(short, long, value_enum, default_value = "text")]
     pub output: VerifyOutput,
+    /// Verify a Sigstore bundle (v0.1–v0.3) for the file given, offline
+    #[arg(long, value_name = "FILE", conflicts_with = "annotations")]
+    pub bundle: Option<PathBuf>,
+    /// The transparency log's public key: check the bundle's checkpoints and signed entry timestamps
+    #[arg(long, value_name = "FILE", requires = "bundle", conflicts_with = "trusted_root")]
+    pub rekor_key: Option<PathBuf>,
+    /// A Sigstore trusted_root.json whose transparency logs are trusted
+    #[arg(long, value_name = "FILE", requires = "bundle")]
+    pub trusted_root: Option<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -324,6 +334,9 @@ pub fn sign(ctx: &Context, args: SignArgs) -> Result<u8> {
 }
 
 pub fn verify(ctx: &Context, args: VerifyArgs) -> Result<u8> {
+    if let Some(bundle) = &args.bundle {
+        return verify_bundle(&args, bundle);
+    }
     let image = reference(&args.image)?;
     let annotations = annotations(&args.annotations)?;
     let key = public_key(&args.key)?;
@@ -358,6 +371,57 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> Result<u8> {
             ctx.ui.info(checks.trim_end());
             let payloads: Vec<&serde_json::Value> = verified.signatures.iter().map(|s| &s.payload).collect();
             writeln!(out, "{}", serde_json::to_string(&payloads)?)?;
+        }
+    }
+    Ok(0)
+}
+
+/// Artifacts a bundle signs are read whole; larger ones are refused.
+const MAX_ARTIFACT_BYTES: u64 = 4 << 30;
+
+fn verify_bundle(args: &VerifyArgs, bundle_path: &Path) -> Result<u8> {
+    let key = public_key(&args.key)?;
+    let bundle = read_file(bundle_path, 64 << 20)?;
+    let artifact_path = Path::new(&args.image);
+    let artifact = read_file(artifact_path, MAX_ARTIFACT_BYTES)?;
+    let logs = match (&args.rekor_key, &args.trusted_root) {
+        (Some(path), _) => Some(TrustedLogs::from_key(public_key(path)?)),
+        (None, Some(path)) => {
+            Some(TrustedLogs::from_trusted_root(&read_file(path, 16 << 20)?, &path.display().to_string())?)
+        }
+        (None, None) => None,
+    };
+    let shown = bundle_path.display().to_string();
+    let verified = rampart_sign::bundle::verify_bundle(&bundle, &artifact, &key, logs.as_ref(), &shown)?;
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        VerifyOutput::Json => writeln!(out, "{}", serde_json::to_string(&verified)?)?,
+        VerifyOutput::Text => {
+            writeln!(out, "Verified OK: {} (sha256:{})", args.image, verified.artifact_sha256)?;
+            writeln!(
+                out,
+                "  - {} signature verified with {} ({})",
+                verified.content,
+                args.key.display(),
+                key.algorithm()
+            )?;
+            if verified.tlog_entries.is_empty() {
+                writeln!(out, "  - no transparency log entry in the bundle")?;
+            }
+            for e in &verified.tlog_entries {
+                let signed = match (e.checkpoint_signed, e.signed_entry_timestamp) {
+                    (true, true) => "checkpoint and signed entry timestamp verified with the log key",
+                    (true, false) => "checkpoint verified with the log key",
+                    (false, true) => "signed entry timestamp verified with the log key",
+                    (false, false) => "not authenticated: no log key given (--rekor-key or --trusted-root)",
+                };
+                let proof = if e.inclusion_proof { "inclusion proof checked" } else { "no inclusion proof" };
+                writeln!(
+                    out,
+                    "  - log entry {} ({}): body matches the signature; {proof}; {signed}",
+                    e.log_index, e.kind
+                )?;
+            }
         }
     }
     Ok(0)

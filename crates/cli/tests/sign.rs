@@ -426,3 +426,64 @@ fn attest_and_verify_attestations() {
         .collect();
     assert_eq!(types, ["https://slsa.dev/provenance/v1", "https://cyclonedx.org/bom"]);
 }
+
+#[test]
+fn verify_bundle_offline_with_the_conformance_corpus() {
+    let corpus =
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../sign/tests/fixtures/sigstore-conformance"));
+    let case = corpus.join("intoto-canonical-log-entry");
+    let arg = |p: PathBuf| p.to_str().unwrap().to_string();
+    let run = |extra: &[String]| {
+        let mut args = vec![
+            "verify".to_string(),
+            "--bundle".into(),
+            arg(case.join("bundle.sigstore.json")),
+            "--key".into(),
+            arg(case.join("key.pub")),
+        ];
+        args.extend_from_slice(extra);
+        args.push(arg(corpus.join("a.txt")));
+        rampart(Path::new(".")).args(&args).output().unwrap()
+    };
+    let text = ok(&run(&["--trusted-root".into(), arg(case.join("trusted_root.json"))]));
+    assert!(text.contains("checkpoint verified with the log key"), "{text}");
+    let err = fails(&run(&["--rekor-key".into(), arg(case.join("key.pub"))]));
+    assert!(err.contains("is not a trusted log"), "the signing key is not the log's key: {err}");
+    let report: Value = serde_json::from_str(&ok(&run(&["-o".into(), "json".into()]))).unwrap();
+    assert_eq!(report["content"], "dsseEnvelope");
+    assert_eq!(report["tlog_entries"][0]["inclusion_proof"], true);
+    let unauthenticated = ok(&run(&[]));
+    assert!(unauthenticated.contains("not authenticated"), "{unauthenticated}");
+    let err = fails(&run(&[
+        "--trusted-root".into(),
+        arg(corpus.join("dsse-statement-unknown-type_fail/trusted_root.json")),
+    ]));
+    assert!(err.contains("is not a trusted log"), "{err}");
+}
+
+#[test]
+fn the_verifier_caches_verified_digests_until_their_ttl() {
+    let registry = Registry::start();
+    let dir = TempDir::new().unwrap();
+    keys(dir.path(), "cosign");
+    let image = registry.name("cached:1.0");
+    let digest = push("alpine-3.20", &image);
+    ok(&cmd(dir.path(), &["sign", "--key", "cosign.key", &image]));
+    let key = PublicKey::from_pem(&fs::read(dir.path().join("cosign.pub")).unwrap(), "cosign.pub").unwrap();
+    let cached = rampart_sign::Verifier::new(client(), vec![key.clone()]).with_ttl(Duration::from_secs(600));
+    let first = cached.verify_image(&image).unwrap();
+    assert_eq!((first.digest.as_str(), first.signatures.len(), cached.cached()), (digest.as_str(), 1, 1));
+
+    // The signature replaced by an unsigned manifest: the cache still vouches
+    // for the digest within its TTL; a verifier without a cache does not.
+    let sig_ref: Reference = registry.name(&format!("cached:{}", sig_tag(&digest))).parse().unwrap();
+    let unsigned = client().manifest(&image.parse().unwrap()).unwrap();
+    client()
+        .push_manifest(&sig_ref, &RawManifest { media_type: unsigned.media_type, bytes: unsigned.bytes })
+        .unwrap();
+    assert_eq!(cached.verify_image(&image).unwrap().digest, digest);
+    let fresh = rampart_sign::Verifier::new(client(), vec![key]).with_ttl(Duration::ZERO);
+    let err = fresh.verify_image(&image).unwrap_err();
+    assert!(matches!(err, rampart_sign::SignError::NoSignatures { .. }), "{err}");
+    assert!(err.to_string().starts_with(&image), "errors name the reference given: {err}");
+}

@@ -14,6 +14,7 @@
 mod der;
 mod pem;
 
+pub mod bundle;
 pub mod cosign;
 pub mod dsse;
 pub mod keys;
