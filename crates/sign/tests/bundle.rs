@@ -149,7 +149,7 @@ fn build(
 }
 
 /// A change to a bundle that verification must catch.
-type Edit = Box<dyn Fn(&mut Value)>;
+type Edit<'a> = Box<dyn Fn(&mut Value) + 'a>;
 
 #[test]
 fn built_bundles_of_each_version_and_their_tampered_copies() {
@@ -189,7 +189,7 @@ fn built_bundles_of_each_version_and_their_tampered_copies() {
         true,
     );
     let entry = "/verificationMaterial/tlogEntries/0";
-    let edits: Vec<(&str, Edit, &str)> = vec![
+    let edits: Vec<(&str, Edit<'_>, &str)> = vec![
         (
             "no proof in v0.2",
             Box::new(move |b| {
