@@ -548,3 +548,35 @@ fn bearer_token_auth() {
         "{err}"
     );
 }
+
+#[test]
+fn tags_resolve_to_digests_and_blobs_read_whole() {
+    let registry = Registry::start(Auth::None);
+    let client = client(None);
+    let app = registry.reference("app:1.0");
+    client.push_image(&layout("app"), &app).unwrap();
+    assert_eq!(client.resolve_digest(&app).unwrap(), APP_MANIFEST);
+    let pinned = registry.reference(&format!("app@{APP_MANIFEST}"));
+    assert_eq!(client.resolve_digest(&pinned).unwrap(), APP_MANIFEST, "a pinned digest needs no request");
+    let err = client.resolve_digest(&app.with_tag("no-such-tag").unwrap()).unwrap_err();
+    assert!(
+        matches!(&err, ImageError::ManifestNotFound { reference } if reference.ends_with("app:no-such-tag")),
+        "{err}"
+    );
+    assert!(
+        app.with_tag("sha256-abc.sig").is_ok() && app.with_tag("-bad").is_err() && app.with_tag("").is_err()
+    );
+
+    let config_digest = layout("app").metadata().image_id.clone();
+    let config = client.blob_bytes(&app, &config_digest, 1 << 20).unwrap();
+    assert_eq!(sha256(&config), config_digest);
+    let err = client.blob_bytes(&app, &config_digest, 10).unwrap_err();
+    assert!(err.to_string().contains("limit 10 bytes"), "{err}");
+    let absent = format!("sha256:{}", "0".repeat(64));
+    assert!(client.blob_bytes(&app, &absent, 1 << 20).unwrap_err().to_string().contains("404"));
+    let mut bytes = fs::read(registry.blob_file(&config_digest)).unwrap();
+    bytes[0] ^= 1;
+    fs::write(registry.blob_file(&config_digest), bytes).unwrap();
+    let err = client.blob_bytes(&app, &config_digest, 1 << 20).unwrap_err();
+    assert!(matches!(err, ImageError::DigestMismatch { .. }), "{err}");
+}
