@@ -139,10 +139,22 @@ pub struct ImageArgs {
     /// Talk plain HTTP to registries
     #[arg(long, env = "RAMPART_INSECURE")]
     pub insecure: bool,
+    /// Take the image's SBOM from here when it has one, instead of cataloging its layers
+    #[arg(long, value_enum, value_delimiter = ',', env = "RAMPART_SBOM_SOURCES")]
+    pub sbom_sources: Vec<SbomSource>,
+    /// Public key that must have signed the SBOM attestation (--sbom-sources attestation)
+    #[arg(long, value_name = "FILE", requires = "sbom_sources")]
+    pub key: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportOptions,
     #[command(flatten)]
     pub vuln: VulnOptions,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SbomSource {
+    /// A CycloneDX or SPDX attestation (cosign's .att tag) whose signature verifies with --key
+    Attestation,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -487,3 +487,67 @@ fn the_verifier_caches_verified_digests_until_their_ttl() {
     assert!(matches!(err, rampart_sign::SignError::NoSignatures { .. }), "{err}");
     assert!(err.to_string().starts_with(&image), "errors name the reference given: {err}");
 }
+
+#[test]
+fn image_scans_use_a_verified_sbom_attestation() {
+    let registry = Registry::start();
+    let dir = TempDir::new().unwrap();
+    keys(dir.path(), "cosign");
+    keys(dir.path(), "other");
+    let image = registry.name("sbom/app:1.0");
+    push("alpine-3.20", &image);
+    // The image's real SBOM, cut down to musl, so the report shows which was read.
+    let layout = shared_data().join("images/alpine-3.20/oci");
+    let out = scan("image", dir.path())
+        .args(["-f", "cyclonedx", "-o", "full.cdx.json", "--scanners", "vuln", "--input"])
+        .arg(&layout)
+        .output()
+        .unwrap();
+    ok(&out);
+    let mut bom: Value =
+        serde_json::from_slice(&fs::read(dir.path().join("full.cdx.json")).unwrap()).unwrap();
+    bom["components"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["type"] == "operating-system" || c["name"] == "musl");
+    bom.as_object_mut().unwrap().remove("dependencies");
+    fs::write(dir.path().join("musl.cdx.json"), bom.to_string()).unwrap();
+    ok(&cmd(
+        dir.path(),
+        &["attest", "--key", "cosign.key", "--type", "cyclonedx", "--predicate", "musl.cdx.json", &image],
+    ));
+
+    let scan_with = |key: &str| {
+        rampart(cache_dir())
+            .current_dir(dir.path())
+            .args(["image", "--image-src", "remote", "--skip-db-update", "--scanners", "vuln", "-f", "json"])
+            .args(["--list-all-pkgs", "--sbom-sources", "attestation", "--key", key, &image])
+            .output()
+            .unwrap()
+    };
+    let packages = |out: &Output| -> Vec<String> {
+        let report = json(out);
+        let os = report["Results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["Class"] == "os-pkgs")
+            .expect("OS packages");
+        os["Packages"].as_array().unwrap().iter().map(|p| p["Name"].as_str().unwrap().to_string()).collect()
+    };
+    let attested = scan_with("cosign.pub");
+    ok(&attested);
+    assert!(
+        stderr(&attested).contains("using the https://cyclonedx.org/bom SBOM attested for sha256:"),
+        "{}",
+        stderr(&attested)
+    );
+    assert_eq!(packages(&attested), ["musl"]);
+    assert_eq!(json(&attested)["ArtifactType"], "container_image");
+
+    // An attestation this key did not sign is not trusted: the layers are cataloged.
+    let cataloged = scan_with("other.pub");
+    ok(&cataloged);
+    assert!(stderr(&cataloged).contains("not using an SBOM attestation"), "{}", stderr(&cataloged));
+    assert!(packages(&cataloged).len() > 10, "{:?}", packages(&cataloged));
+}
