@@ -120,3 +120,14 @@ fn rename(e: SignError, shown: &str) -> SignError {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_verifier_serves_every_thread() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Verifier>();
+    }
+}
