@@ -551,3 +551,28 @@ fn image_scans_use_a_verified_sbom_attestation() {
     assert!(stderr(&cataloged).contains("not using an SBOM attestation"), "{}", stderr(&cataloged));
     assert!(packages(&cataloged).len() > 10, "{:?}", packages(&cataloged));
 }
+
+#[test]
+fn a_signature_manifest_with_too_many_layers_is_refused() {
+    let registry = Registry::start();
+    let dir = TempDir::new().unwrap();
+    keys(dir.path(), "cosign");
+    let image = registry.name("many:1");
+    let digest = push("alpine-3.20", &image);
+    ok(&cmd(dir.path(), &["sign", "--key", "cosign.key", &image]));
+    let sig_ref = registry.name(&format!("many:{}", sig_tag(&digest)));
+    let (_, mut m) = manifest(&sig_ref);
+    let layer = m["layers"][0].clone();
+    m["layers"] = Value::Array(vec![layer; 501]);
+    client()
+        .push_manifest(
+            &sig_ref.parse().unwrap(),
+            &RawManifest {
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                bytes: serde_json::to_vec(&m).unwrap(),
+            },
+        )
+        .unwrap();
+    let err = fails(&cmd(dir.path(), &["verify", "--key", "cosign.pub", &image]));
+    assert!(err.contains("501 layers; more than 500 signatures are refused"), "{err}");
+}

@@ -37,6 +37,9 @@ pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 const MAX_PAYLOAD: u64 = 1 << 20;
 /// Attestations carry whole SBOMs.
 const MAX_ENVELOPE: u64 = 256 << 20;
+/// Each layer costs a request; a manifest listing more is refused rather
+/// than fetched layer by layer.
+const MAX_LAYERS: usize = 500;
 
 /// `sha256:<hex>` → `sha256-<hex>.sig`.
 pub fn signature_tag(digest: &str) -> String {
@@ -169,6 +172,15 @@ fn existing(client: &RegistryClient, tag: &Reference) -> Result<Option<Manifest>
         Ok(fetched) => {
             let manifest: Manifest = serde_json::from_slice(&fetched.bytes)
                 .map_err(|e| malformed(tag.to_string(), format!("not an image manifest: {e}")))?;
+            if manifest.layers.len() > MAX_LAYERS {
+                return Err(malformed(
+                    tag.to_string(),
+                    format!(
+                        "{} layers; more than {MAX_LAYERS} signatures are refused",
+                        manifest.layers.len()
+                    ),
+                ));
+            }
             Ok(Some(manifest))
         }
         Err(ImageError::ManifestNotFound { .. }) => Ok(None),
