@@ -556,10 +556,6 @@ pub fn verify_bundle(
                         }
                         verified.checkpoint_signed = true;
                     }
-                } else if log_key.is_some() {
-                    return Err(fail(
-                        "the inclusion proof has no checkpoint to authenticate its root hash".into(),
-                    ));
                 }
             }
             None if !v01 => {

@@ -18,10 +18,11 @@ pub(crate) const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x
 /// id-RSASSA-PSS (1.2.840.113549.1.1.10).
 pub(crate) const OID_RSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
 
-/// One element: its tag and its contents.
+/// One element: its tag, its contents, and its whole encoding.
 pub(crate) struct Element<'a> {
     pub(crate) tag: u8,
     pub(crate) value: &'a [u8],
+    pub(crate) raw: &'a [u8],
 }
 
 pub(crate) struct Reader<'a> {
@@ -64,8 +65,9 @@ impl<'a> Reader<'a> {
         if after_len.len() < len {
             return Err(format!("truncated DER: element of {len} bytes, {} left", after_len.len()));
         }
+        let header = input.len() - after_len.len();
         self.rest = &after_len[len..];
-        Ok(Element { tag, value: &after_len[..len] })
+        Ok(Element { tag, value: &after_len[..len], raw: &input[..header + len] })
     }
 
     pub(crate) fn expect(&mut self, tag: u8, what: &str) -> Result<Element<'a>, String> {

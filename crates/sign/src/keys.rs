@@ -4,7 +4,8 @@
 //! scrypt (N=32768, r=8, p=1) turns the password into a key for a NaCl
 //! secretbox around the PKCS#8 DER, and the JSON envelope is PEM-armoured
 //! as `ENCRYPTED SIGSTORE PRIVATE KEY` (older cosign: `ENCRYPTED COSIGN
-//! PRIVATE KEY`). Public keys are PKIX `PUBLIC KEY` PEM; ECDSA P-256/P-384,
+//! PRIVATE KEY`). Public keys are PKIX `PUBLIC KEY` PEM (or the key of a
+//! `CERTIFICATE`); ECDSA P-256/P-384,
 //! Ed25519 and RSA (PKCS#1 v1.5 or PSS, SHA-256) verify.
 
 use std::fmt;
@@ -58,7 +59,7 @@ impl fmt::Display for KeyAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             KeyAlgorithm::EcdsaP256 => "ECDSA P-256 SHA-256",
-            KeyAlgorithm::EcdsaP384 => "ECDSA P-384 SHA-384",
+            KeyAlgorithm::EcdsaP384 => "ECDSA P-384",
             KeyAlgorithm::Ed25519 => "Ed25519",
             KeyAlgorithm::Rsa => "RSA SHA-256",
             KeyAlgorithm::RsaPss => "RSA-PSS SHA-256",
@@ -90,6 +91,7 @@ impl PublicKey {
             pem::parse_one(text).map_err(|reason| SignError::Key { what: what.to_string(), reason })?;
         match block.label.as_str() {
             PUBLIC_KEY_LABEL => PublicKey::from_spki_der(&block.der, what),
+            "CERTIFICATE" => PublicKey::from_certificate_der(&block.der, what),
             "RSA PUBLIC KEY" => Err(SignError::Key {
                 what: what.to_string(),
                 reason: "PKCS#1 RSA PUBLIC KEY blocks are not read; convert to PKIX (openssl rsa -RSAPublicKey_in -pubout)"
@@ -148,6 +150,28 @@ impl PublicKey {
         Ok(PublicKey { algorithm, spki: spki.to_vec(), raw })
     }
 
+    /// The subject key of an X.509 certificate (DER). Only the key is
+    /// taken: the certificate's chain, validity and identity are not checked.
+    pub fn from_certificate_der(cert: &[u8], what: &str) -> Result<PublicKey, SignError> {
+        let bad = |reason: String| SignError::Key { what: what.to_string(), reason };
+        let body = der::single(cert, der::SEQUENCE, "Certificate").map_err(bad)?;
+        let tbs = Reader::new(body).expect(der::SEQUENCE, "tbsCertificate").map_err(bad)?;
+        let mut r = Reader::new(tbs.value);
+        let mut first = r.element().map_err(bad)?;
+        // The explicit [0] version is optional; the serial number follows it.
+        if first.tag == 0xa0 {
+            first = r.element().map_err(bad)?;
+        }
+        if first.tag != 0x02 {
+            return Err(bad("tbsCertificate: no serial number".into()));
+        }
+        for field in ["signature algorithm", "issuer", "validity", "subject"] {
+            r.expect(der::SEQUENCE, field).map_err(bad)?;
+        }
+        let spki = r.expect(der::SEQUENCE, "subjectPublicKeyInfo").map_err(bad)?;
+        PublicKey::from_spki_der(spki.raw, what)
+    }
+
     pub fn algorithm(&self) -> KeyAlgorithm {
         self.algorithm
     }
@@ -174,7 +198,10 @@ impl PublicKey {
         };
         match self.algorithm {
             KeyAlgorithm::EcdsaP256 => ok(&signature::ECDSA_P256_SHA256_ASN1),
-            KeyAlgorithm::EcdsaP384 => ok(&signature::ECDSA_P384_SHA384_ASN1),
+            // Sigstore clients sign with P-384 keys over SHA-256 as well as SHA-384.
+            KeyAlgorithm::EcdsaP384 => {
+                ok(&signature::ECDSA_P384_SHA384_ASN1) || ok(&signature::ECDSA_P384_SHA256_ASN1)
+            }
             KeyAlgorithm::Ed25519 => ok(&signature::ED25519),
             KeyAlgorithm::Rsa => {
                 ok(&signature::RSA_PKCS1_2048_8192_SHA256) || ok(&signature::RSA_PSS_2048_8192_SHA256)

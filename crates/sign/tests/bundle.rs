@@ -273,3 +273,37 @@ fn built_bundles_of_each_version_and_their_tampered_copies() {
     .unwrap_err();
     assert!(err.to_string().contains("not a trusted log"), "{err}");
 }
+
+/// A bundle from the public Sigstore instance (v0.1, keyless): the leaf
+/// certificate's P-384 key signed the artifact; the production Rekor key
+/// signed the entry timestamp; the inclusion proof is an 11-hash audit path
+/// in a tree of 19.7 million entries.
+#[test]
+fn a_production_bundle_verifies_against_the_public_rekor_key() {
+    let leaf = PublicKey::from_pem(&corpus("a.txt.crt"), "a.txt.crt").unwrap();
+    assert_eq!(leaf.algorithm(), rampart_sign::KeyAlgorithm::EcdsaP384);
+    let rekor = PublicKey::from_pem(&corpus("rekor-production.pub"), "rekor.pub").unwrap();
+    let logs = TrustedLogs::from_key(rekor);
+    let bundle = corpus("a.txt.sigstore");
+    let ok = verify_bundle(&bundle, &corpus("a.txt"), &leaf, Some(&logs), "a.txt.sigstore").unwrap();
+    let e = &ok.tlog_entries[0];
+    assert_eq!(
+        (e.log_index, e.integrated_time, e.kind.as_str()),
+        (23891210, 1686853273, "hashedrekord/0.0.1")
+    );
+    assert!(e.inclusion_proof && e.signed_entry_timestamp && !e.checkpoint_signed, "{e:?}");
+
+    let mut tampered: Value = serde_json::from_slice(&bundle).unwrap();
+    tampered["verificationMaterial"]["tlogEntries"][0]["logIndex"] = json!("23891211");
+    let err =
+        verify_bundle(&serde_json::to_vec(&tampered).unwrap(), &corpus("a.txt"), &leaf, Some(&logs), "a")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("signed entry timestamp does not verify"), "{err}");
+    let mut moved: Value = serde_json::from_slice(&bundle).unwrap();
+    moved["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["logIndex"] = json!("19727778");
+    let err = verify_bundle(&serde_json::to_vec(&moved).unwrap(), &corpus("a.txt"), &leaf, Some(&logs), "a")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not in the log"), "{err}");
+}
