@@ -65,7 +65,7 @@ pub enum Command {
     Key(crate::sign::KeyArgs),
     /// Sign a container image in its registry, as cosign does
     Sign(crate::sign::SignArgs),
-    /// Verify a container image's signatures against a public key
+    /// Verify a container image's signatures against a public key, or a Sigstore bundle (--bundle)
     Verify(crate::sign::VerifyArgs),
     /// Attach a signed in-toto attestation (SBOM, vulnerability report, provenance) to an image
     Attest(crate::sign::AttestArgs),
