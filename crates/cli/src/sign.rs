@@ -35,7 +35,13 @@ pub enum KeyCommand {
     /// Generate an ECDSA P-256 key pair: PREFIX.key (encrypted, cosign's format) and PREFIX.pub
     Generate {
         /// File name prefix of the key pair
-        #[arg(long, visible_alias = "output-key-prefix", default_value = "cosign", value_name = "PREFIX")]
+        // Named so a config file's `output` (the report file) does not apply here.
+        #[arg(
+            long = "output-key-prefix",
+            visible_alias = "output",
+            default_value = "cosign",
+            value_name = "PREFIX"
+        )]
         output: PathBuf,
         /// Overwrite existing key files
         #[arg(long)]
@@ -104,7 +110,7 @@ pub struct VerifyArgs {
     #[arg(short = 'a', long = "annotations", value_delimiter = ',', value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
     /// Output format
-    #[arg(short, long, value_enum, default_value = "text")]
+    #[arg(short, long = "output-format", visible_alias = "output", value_enum, default_value = "text")]
     pub output: VerifyOutput,
     /// Verify a Sigstore bundle (v0.1–v0.3) for the file given, offline
     #[arg(long, value_name = "FILE", conflicts_with = "annotations")]
@@ -165,7 +171,7 @@ pub struct VerifyAttestationArgs {
     #[arg(long = "type", value_name = "TYPE")]
     pub predicate_type: Option<String>,
     /// Output format
-    #[arg(short, long, value_enum, default_value = "text")]
+    #[arg(short, long = "output-format", visible_alias = "output", value_enum, default_value = "text")]
     pub output: AttestationOutput,
     #[command(flatten)]
     pub registry: RegistryArgs,

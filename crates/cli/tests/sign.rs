@@ -576,3 +576,13 @@ fn a_signature_manifest_with_too_many_layers_is_refused() {
     let err = fails(&cmd(dir.path(), &["verify", "--key", "cosign.pub", &image]));
     assert!(err.contains("501 layers; more than 500 signatures are refused"), "{err}");
 }
+
+#[test]
+fn a_config_file_report_output_does_not_leak_into_signing_flags() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("rampart.yaml"), "output: report.json\nformat: json\n").unwrap();
+    ok(&cmd(dir.path(), &["key", "generate"]));
+    assert!(dir.path().join("cosign.key").is_file() && !dir.path().join("report.json.key").exists());
+    ok(&cmd(dir.path(), &["key", "generate", "--output", "second"]));
+    assert!(dir.path().join("second.pub").is_file(), "--output stays cosign's spelling");
+}
