@@ -6,8 +6,7 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -17,71 +16,30 @@ use rampart_artifact::image::{
     ImageSource, OpenOptions, RawManifest, Reference, RegistryClient, RegistryOptions,
 };
 use rampart_sign::PublicKey;
-use rampart_testkit::{free_port, wait_until_listening};
+use rampart_testkit::DockerRegistry;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-const REGISTRY: &str = "/usr/bin/docker-registry";
 const PASSWORD: &str = "correct horse battery staple";
-const LIFETIME: Duration = Duration::from_secs(300);
 
-/// A `docker-registry serve` child with its storage in a temp dir.
+/// A registry with its storage in a temp dir that lives as long as it.
 struct Registry {
-    child: Arc<Mutex<Child>>,
-    port: u16,
-    dir: TempDir,
+    server: DockerRegistry,
+    _dir: TempDir,
 }
 
 impl Registry {
     fn start() -> Registry {
-        assert!(
-            Path::new(REGISTRY).is_file(),
-            "{REGISTRY} is missing: install Debian's docker-registry package (scripts/test does)"
-        );
         let dir = TempDir::new().unwrap();
-        let port = free_port();
-        let config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    \
-             rootdirectory: {}\n  cache:\n    blobdescriptor: inmemory\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: t\n",
-            dir.path().join("storage").display()
-        );
-        fs::write(dir.path().join("config.yml"), config).unwrap();
-        let log = fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(REGISTRY)
-            .arg("serve")
-            .arg(dir.path().join("config.yml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("docker-registry starts");
-        let child = Arc::new(Mutex::new(child));
-        let watched = Arc::downgrade(&child);
-        std::thread::spawn(move || {
-            std::thread::sleep(LIFETIME);
-            if let Some(child) = watched.upgrade() {
-                let _ = child.lock().unwrap().kill();
-            }
-        });
-        wait_until_listening(port);
-        Registry { child, port, dir }
+        Registry { server: DockerRegistry::start(dir.path(), ""), _dir: dir }
     }
 
     fn name(&self, repo_and_tag: &str) -> String {
-        format!("127.0.0.1:{}/{repo_and_tag}", self.port)
+        format!("{}/{repo_and_tag}", self.server.host())
     }
 
     fn blob_file(&self, digest: &str) -> PathBuf {
-        let hex = digest.strip_prefix("sha256:").unwrap();
-        self.dir.path().join(format!("storage/docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]))
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = child.kill();
-        let _ = child.wait();
+        self.server.blob_file(digest)
     }
 }
 
