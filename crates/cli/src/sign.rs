@@ -103,7 +103,7 @@ pub enum VerifyOutput {
 pub struct VerifyArgs {
     /// Image to verify; with --bundle, the file the bundle signs
     pub image: String,
-    /// Public key (cosign.pub): ECDSA, Ed25519 or RSA
+    /// Public key (cosign.pub): ECDSA, Ed25519 or RSA; or a PEM certificate, whose key is used as is
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
     /// Annotations every accepted signature must carry, KEY=VALUE
