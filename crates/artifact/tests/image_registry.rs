@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -18,19 +17,16 @@ use rampart_artifact::image::{
     Candidate, Claim, Credentials, Image, ImageError, ImageSource, OpenOptions, RawManifest, Reference,
     RegistryClient, RegistryOptions, Squashed, open,
 };
-use rampart_testkit::{free_port, wait_until_listening};
+use rampart_testkit::DockerRegistry;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
-const REGISTRY: &str = "/usr/bin/docker-registry";
 const APP_MANIFEST: &str = "sha256:873146515b821d4fa43c7e6772ae32fbc08d5cb2a462003eed74375ec4d404f5";
 const ALPINE_320_MANIFEST: &str = "sha256:a36becaac5d4d1ec1ab25f8fea17a619084c48466dcabb9aa896ae43c2a26c43";
 const USER: &str = "rampart";
 const PASSWORD: &str = "correct-horse-battery";
 const SERVICE: &str = "rampart-test-registry";
 const ISSUER: &str = "rampart-test-issuer";
-/// Servers are killed after this even if a test hangs.
-const LIFETIME: Duration = Duration::from_secs(180);
 
 fn data() -> PathBuf {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/images"));
@@ -66,20 +62,13 @@ enum Auth {
 
 /// A `docker-registry serve` child with filesystem storage in a temp dir.
 struct Registry {
-    child: Arc<Mutex<Child>>,
-    port: u16,
-    dir: TempDir,
+    server: DockerRegistry,
+    _dir: TempDir,
 }
 
 impl Registry {
     fn start(auth: Auth) -> Registry {
-        assert!(
-            Path::new(REGISTRY).is_file(),
-            "{REGISTRY} is missing: install Debian's docker-registry package (apt-get install docker-registry; \
-             scripts/test does)"
-        );
         let dir = TempDir::new().unwrap();
-        let port = free_port();
         let auth_section = match auth {
             Auth::None => String::new(),
             Auth::Htpasswd => {
@@ -99,54 +88,21 @@ impl Registry {
                 )
             }
         };
-        let config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    \
-             rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: rampart-test\n\
-             {auth_section}",
-            dir.path().join("storage").display()
-        );
-        fs::write(dir.path().join("config.yml"), config).unwrap();
-        let log = fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(REGISTRY)
-            .arg("serve")
-            .arg(dir.path().join("config.yml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("docker-registry starts");
-        let child = Arc::new(Mutex::new(child));
-        let watched = Arc::downgrade(&child);
-        thread::spawn(move || {
-            thread::sleep(LIFETIME);
-            if let Some(child) = watched.upgrade() {
-                let _ = child.lock().unwrap().kill();
-            }
-        });
-        wait_until_listening(port);
-        Registry { child, port, dir }
+        let server = DockerRegistry::start(dir.path(), &auth_section);
+        Registry { server, _dir: dir }
     }
 
     fn reference(&self, name: &str) -> Reference {
-        format!("127.0.0.1:{}/{name}", self.port).parse().unwrap()
+        format!("{}/{name}", self.server.host()).parse().unwrap()
     }
 
     fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.server.host()
     }
 
     /// Where the registry keeps a blob's bytes.
     fn blob_file(&self, digest: &str) -> PathBuf {
-        let hex = digest.strip_prefix("sha256:").unwrap();
-        self.dir.path().join(format!("storage/docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]))
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = child.kill();
-        let _ = child.wait();
+        self.server.blob_file(digest)
     }
 }
 
@@ -547,4 +503,36 @@ fn bearer_token_auth() {
         matches!(&err, ImageError::Unauthorized { reason, .. } if reason.contains("anonymously")),
         "{err}"
     );
+}
+
+#[test]
+fn tags_resolve_to_digests_and_blobs_read_whole() {
+    let registry = Registry::start(Auth::None);
+    let client = client(None);
+    let app = registry.reference("app:1.0");
+    client.push_image(&layout("app"), &app).unwrap();
+    assert_eq!(client.resolve_digest(&app).unwrap(), APP_MANIFEST);
+    let pinned = registry.reference(&format!("app@{APP_MANIFEST}"));
+    assert_eq!(client.resolve_digest(&pinned).unwrap(), APP_MANIFEST, "a pinned digest needs no request");
+    let err = client.resolve_digest(&app.with_tag("no-such-tag").unwrap()).unwrap_err();
+    assert!(
+        matches!(&err, ImageError::ManifestNotFound { reference } if reference.ends_with("app:no-such-tag")),
+        "{err}"
+    );
+    assert!(
+        app.with_tag("sha256-abc.sig").is_ok() && app.with_tag("-bad").is_err() && app.with_tag("").is_err()
+    );
+
+    let config_digest = layout("app").metadata().image_id.clone();
+    let config = client.blob_bytes(&app, &config_digest, 1 << 20).unwrap();
+    assert_eq!(sha256(&config), config_digest);
+    let err = client.blob_bytes(&app, &config_digest, 10).unwrap_err();
+    assert!(err.to_string().contains("limit 10 bytes"), "{err}");
+    let absent = format!("sha256:{}", "0".repeat(64));
+    assert!(client.blob_bytes(&app, &absent, 1 << 20).unwrap_err().to_string().contains("404"));
+    let mut bytes = fs::read(registry.blob_file(&config_digest)).unwrap();
+    bytes[0] ^= 1;
+    fs::write(registry.blob_file(&config_digest), bytes).unwrap();
+    let err = client.blob_bytes(&app, &config_digest, 1 << 20).unwrap_err();
+    assert!(matches!(err, ImageError::DigestMismatch { .. }), "{err}");
 }

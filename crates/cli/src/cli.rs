@@ -63,6 +63,16 @@ pub enum Command {
     Vercmp(VercmpArgs),
     /// Runtime detection rules in Falco's format: validate rules files
     Rules(crate::rules::RulesArgs),
+    /// Manage signing keys (cosign's formats)
+    Key(crate::sign::KeyArgs),
+    /// Sign a container image in its registry, as cosign does
+    Sign(crate::sign::SignArgs),
+    /// Verify a container image's signatures against a public key, or a Sigstore bundle (--bundle)
+    Verify(crate::sign::VerifyArgs),
+    /// Attach a signed in-toto attestation (SBOM, vulnerability report, provenance) to an image
+    Attest(crate::sign::AttestArgs),
+    /// Verify an image's attestations against a public key
+    VerifyAttestation(crate::sign::VerifyAttestationArgs),
 }
 
 #[derive(Debug, Args)]
@@ -131,10 +141,22 @@ pub struct ImageArgs {
     /// Talk plain HTTP to registries
     #[arg(long, env = "RAMPART_INSECURE")]
     pub insecure: bool,
+    /// Take the image's SBOM from here when it has one, instead of cataloging its layers
+    #[arg(long, value_enum, value_delimiter = ',', env = "RAMPART_SBOM_SOURCES")]
+    pub sbom_sources: Vec<SbomSource>,
+    /// Public key that must have signed the SBOM attestation (--sbom-sources attestation)
+    #[arg(long, value_name = "FILE", requires = "sbom_sources")]
+    pub key: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportOptions,
     #[command(flatten)]
     pub vuln: VulnOptions,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SbomSource {
+    /// A CycloneDX or SPDX attestation (cosign's .att tag) whose signature verifies with --key
+    Attestation,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

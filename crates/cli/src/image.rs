@@ -42,6 +42,9 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
         },
         limits: Default::default(),
     };
+    if let Some(code) = crate::sign::scan_attested_sbom(ctx, &args, &options, &source, &name, &plan)? {
+        return Ok(code);
+    }
     let db = open_db(ctx, &args.vuln)?;
     let mut analyzers = analyzers(ctx, &args.vuln, db.as_ref(), &plan)?;
     let secrets = analyzers.secrets.take();

@@ -11,6 +11,7 @@ mod output;
 mod rules;
 mod sbom;
 mod scan;
+mod sign;
 mod system;
 mod ui;
 mod vercmp;
@@ -87,6 +88,11 @@ fn run(args: Vec<OsString>) -> anyhow::Result<u8> {
         Command::Db(args) => db::run(&ctx, args.command),
         Command::Vercmp(args) => vercmp::run(args),
         Command::Rules(args) => rules::run(args),
+        Command::Key(args) => sign::key(&ctx, args),
+        Command::Sign(args) => sign::sign(&ctx, args),
+        Command::Verify(args) => sign::verify(&ctx, args),
+        Command::Attest(args) => sign::attest(&ctx, args),
+        Command::VerifyAttestation(args) => sign::verify_attestation(&ctx, args),
     }
 }
 

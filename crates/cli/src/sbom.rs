@@ -4,12 +4,12 @@ use std::io::Read;
 
 use anyhow::{Context as _, Result, bail};
 use rampart_catalog::os;
-use rampart_catalog::sbom::{SbomFormat, decode};
+use rampart_catalog::sbom::{Sbom, SbomFormat, decode};
 use rampart_detect::Detector;
 use rampart_types::{ArtifactType, Diagnostic, Metadata, ReportPackage, ResultClass, ScanResult};
 
 use crate::Context;
-use crate::cli::SbomArgs;
+use crate::cli::{SbomArgs, VulnOptions};
 use crate::output::{OutputPlan, finish, new_report};
 use crate::scan::open_db;
 
@@ -26,16 +26,34 @@ pub fn run(ctx: &Context, args: SbomArgs) -> Result<u8> {
         bail!("{display}: larger than {MAX_SBOM_BYTES} bytes");
     }
     let sbom = decode(&display, &content).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let kind = match sbom.format {
+        SbomFormat::CycloneDx => ArtifactType::Cyclonedx,
+        SbomFormat::Spdx => ArtifactType::Spdx,
+    };
+    scan_decoded(ctx, sbom, &args.vuln, &plan, display, kind, Metadata::default())
+}
+
+/// Matches a decoded SBOM's packages and writes the report; `rampart
+/// image` comes here too when the SBOM is a verified attestation.
+pub fn scan_decoded(
+    ctx: &Context,
+    sbom: Sbom,
+    vuln: &VulnOptions,
+    plan: &OutputPlan,
+    name: String,
+    kind: ArtifactType,
+    metadata: Metadata,
+) -> Result<u8> {
     ctx.ui.warn_diagnostics(&sbom.warnings);
-    let db = open_db(ctx, &args.vuln)?;
+    let db = open_db(ctx, vuln)?;
     let detector = db.as_ref().map(Detector::new);
     let release = sbom.os.as_ref().and_then(os::advisory_release).map(|(_, r)| r);
-    let list_packages = args.vuln.list_all_pkgs || plan.wants_packages();
+    let list_packages = vuln.list_all_pkgs || plan.wants_packages();
 
     let mut results = Vec::new();
     for group in sbom.groups {
         let mut packages = group.packages;
-        if !args.vuln.include_dev_deps {
+        if !vuln.include_dev_deps {
             packages.retain(|p| !p.dev);
         }
         let mut result = ScanResult::new(group.target.clone(), group.class, group.kind);
@@ -61,13 +79,9 @@ pub fn run(ctx: &Context, args: SbomArgs) -> Result<u8> {
         }
         results.push(result);
     }
-    let kind = match sbom.format {
-        SbomFormat::CycloneDx => ArtifactType::Cyclonedx,
-        SbomFormat::Spdx => ArtifactType::Spdx,
-    };
-    let metadata = Metadata { os: sbom.os, ..Metadata::default() };
-    let report = new_report(display, kind, metadata, results);
-    finish(ctx, report, &plan, None)
+    let metadata = Metadata { os: sbom.os, ..metadata };
+    let report = new_report(name, kind, metadata, results);
+    finish(ctx, report, plan, None)
 }
 
 fn warn_all(ctx: &Context, target: &str, warnings: Vec<Diagnostic>) {

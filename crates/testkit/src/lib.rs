@@ -1,7 +1,8 @@
-//! Real servers for tests, bound to 127.0.0.1 only: a `git daemon` and a
-//! smart-HTTP git server (`git http-backend` as CGI). Both are killed when
-//! their guard drops, and a watchdog kills them after two minutes so a hung
-//! client cannot hang a test run.
+//! Real servers for tests, bound to 127.0.0.1 only: a `git daemon`, a
+//! smart-HTTP git server (`git http-backend` as CGI) and a container
+//! registry (`docker-registry`). Each is killed when its guard drops, and a
+//! watchdog kills it after a few minutes so a hung client cannot hang a
+//! test run.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -231,5 +232,79 @@ fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
             return body;
         }
         body.extend_from_slice(&chunk[..size]);
+    }
+}
+
+/// Debian's `docker-registry` (the CNCF distribution registry) on
+/// 127.0.0.1, storing under `dir/storage`; killed on drop, or by its
+/// watchdog after five minutes.
+pub struct DockerRegistry {
+    child: Arc<Mutex<Child>>,
+    port: u16,
+    dir: PathBuf,
+}
+
+pub const DOCKER_REGISTRY: &str = "/usr/bin/docker-registry";
+
+impl DockerRegistry {
+    /// Starts a registry whose config is the defaults plus `extra_config`
+    /// (top-level YAML sections such as `auth:`); its log goes to
+    /// `dir/registry.log`.
+    pub fn start(dir: &Path, extra_config: &str) -> DockerRegistry {
+        assert!(
+            Path::new(DOCKER_REGISTRY).is_file(),
+            "{DOCKER_REGISTRY} is missing: install Debian's docker-registry package (apt-get install docker-registry; \
+             scripts/test does)"
+        );
+        let port = free_port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    \
+             rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: rampart-test\n\
+             {extra_config}",
+            dir.join("storage").display()
+        );
+        std::fs::write(dir.join("config.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let child = Command::new(DOCKER_REGISTRY)
+            .arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("docker-registry starts");
+        let child = Arc::new(Mutex::new(child));
+        let watched = Arc::downgrade(&child);
+        thread::spawn(move || {
+            thread::sleep(Duration::from_secs(300));
+            if let Some(child) = watched.upgrade() {
+                let _ = child.lock().unwrap().kill();
+            }
+        });
+        wait_until_listening(port);
+        DockerRegistry { child, port, dir: dir.to_path_buf() }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Where the registry keeps a blob's bytes, for tests that alter them.
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+        self.dir.join(format!("storage/docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]))
+    }
+}
+
+impl Drop for DockerRegistry {
+    fn drop(&mut self) {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }

@@ -112,6 +112,22 @@ impl Reference {
     pub fn with_digest(&self, digest: &str) -> Reference {
         Reference { tag: None, digest: Some(digest.to_string()), ..self.clone() }
     }
+
+    /// The same repository at another tag, without a digest (cosign keeps
+    /// an image's signatures under the tag `sha256-<hex>.sig`).
+    pub fn with_tag(&self, tag: &str) -> Result<Reference, ImageError> {
+        let valid = !tag.is_empty()
+            && tag.len() <= 128
+            && tag.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && tag.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !valid {
+            return Err(ImageError::InvalidReference {
+                reference: format!("{self}:{tag}"),
+                reason: "invalid tag".into(),
+            });
+        }
+        Ok(Reference { tag: Some(tag.to_string()), digest: None, ..self.clone() })
+    }
 }
 
 /// Whether a `host[:port]` is this machine, where plain HTTP is the norm

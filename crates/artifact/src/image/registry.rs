@@ -237,6 +237,64 @@ impl RegistryClient {
         self.manifest_at(reference, reference.manifest_ref())
     }
 
+    /// The digest a reference points to: the pinned one, else the registry's
+    /// answer to a HEAD of the tag (`Docker-Content-Digest`), else the hash of
+    /// the manifest fetched. A tag the repository lacks is
+    /// [`ImageError::ManifestNotFound`].
+    pub fn resolve_digest(&self, reference: &Reference) -> Result<String, ImageError> {
+        if let Some(pinned) = reference.digest() {
+            return Ok(pinned.to_string());
+        }
+        let url = self.url(reference, &format!("manifests/{}", reference.manifest_ref()));
+        let mut resp =
+            self.send(reference, "pull", Call::new("HEAD", &url).header("Accept", spec::MANIFEST_ACCEPT))?;
+        match resp.status().as_u16() {
+            200 => {
+                if let Some(digest) = header(&resp, "docker-content-digest")
+                    .and_then(|d| Digest::parse(&d).ok())
+                    .filter(|d| d.algorithm() == "sha256")
+                {
+                    return Ok(digest.to_string());
+                }
+            }
+            404 => return Err(ImageError::ManifestNotFound { reference: reference.to_string() }),
+            // Some registries do not answer HEAD; the GET below decides.
+            405 => {}
+            status => return Err(status_error(&url, status, &mut resp)),
+        }
+        Ok(self.manifest(reference)?.digest)
+    }
+
+    /// A blob of the repository, read whole (at most `max` bytes) and
+    /// checked against its digest.
+    pub fn blob_bytes(&self, repository: &Reference, digest: &str, max: u64) -> Result<Vec<u8>, ImageError> {
+        let digest = Digest::parse(digest)
+            .map_err(|reason| ImageError::Malformed { what: format!("{repository}: blob"), reason })?;
+        let url = self.url(repository, &format!("blobs/{digest}"));
+        let mut resp = self.send(repository, "pull", Call::new("GET", &url))?;
+        match resp.status().as_u16() {
+            200 => {}
+            404 => {
+                return Err(ImageError::Registry {
+                    url,
+                    reason: "blob not found (HTTP status 404)".to_string(),
+                });
+            }
+            status => return Err(status_error(&url, status, &mut resp)),
+        }
+        let bytes =
+            resp.body_mut().with_config().limit(max).read_to_vec().map_err(|e| ImageError::Registry {
+                url: url.clone(),
+                reason: format!("reading the blob (limit {max} bytes): {e}"),
+            })?;
+        digest.verify(&bytes).map_err(|actual| ImageError::DigestMismatch {
+            what: format!("{url}: blob"),
+            expected: digest.to_string(),
+            actual: actual.to_string(),
+        })?;
+        Ok(bytes)
+    }
+
     fn manifest_at(&self, reference: &Reference, at: &str) -> Result<FetchedManifest, ImageError> {
         let url = self.url(reference, &format!("manifests/{at}"));
         let mut resp =
