@@ -18,6 +18,8 @@ pub(crate) struct Constraint {
     /// `spec.parameters` (an empty object when absent) as Rego input.
     pub parameters: regorus::Value,
     pub actions: Actions,
+    /// Set when added; identifies this version of the constraint in the decision cache.
+    pub seq: u64,
 }
 
 #[derive(Debug)]
@@ -385,7 +387,7 @@ pub(crate) fn parse(doc: &Json, source: &str, schema: Option<&Json>) -> Result<C
         }
     }
     let parameters = crate::to_rego(&params);
-    Ok(Constraint { kind, name, matcher, parameters, actions })
+    Ok(Constraint { kind, name, matcher, parameters, actions, seq: 0 })
 }
 
 #[cfg(test)]

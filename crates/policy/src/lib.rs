@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
+mod cache;
 mod compat;
 mod constraint;
 mod schema;
@@ -97,7 +98,13 @@ pub struct Gatekeeper {
     constraints: BTreeMap<(String, String), Constraint>,
     /// `{"inventory": {...}}`: the base data every template is compiled with.
     data: regorus::Value,
+    decisions: cache::DecisionCache,
+    /// Identifies constraint versions in the decision cache.
+    next_seq: u64,
 }
+
+/// Decision cache entries kept by default (constraint × distinct input).
+const DEFAULT_CACHE_ENTRIES: usize = 8192;
 
 const _: fn() = || {
     fn assert_send_sync<T: Send + Sync>() {}
@@ -127,9 +134,19 @@ impl Gatekeeper {
             unsupported: BTreeMap::new(),
             constraints: BTreeMap::new(),
             data: regorus::Value::new_object(),
+            decisions: cache::DecisionCache::new(DEFAULT_CACHE_ENTRIES),
+            next_seq: 0,
         };
         g.set_inventory(Vec::new());
         g
+    }
+
+    /// Keep up to `entries` results of (constraint, identical input) for
+    /// reuse; 0 turns the cache off. Inputs are compared byte for byte
+    /// (the request uid excluded unless the template mentions it); templates
+    /// calling volatile builtins (`time.now_ns`, `rand.intn`…) are never cached.
+    pub fn set_decision_cache(&mut self, entries: usize) {
+        self.decisions = cache::DecisionCache::new(entries);
     }
 
     /// Templates that loaded and can run, by kind.
@@ -199,6 +216,7 @@ impl Gatekeeper {
                 let compiled = Template::compile(src, &self.data)?;
                 self.unsupported.remove(&kind);
                 self.templates.insert(kind, compiled);
+                self.decisions.clear();
                 Ok(Vec::new())
             }
             Parsed::Unsupported { kind, warning } => {
@@ -231,8 +249,11 @@ impl Gatekeeper {
                 });
             }
         };
-        let c = constraint::parse(doc, source, template.src.schema.as_ref())?;
+        let mut c = constraint::parse(doc, source, template.src.schema.as_ref())?;
+        self.next_seq += 1;
+        c.seq = self.next_seq;
         self.constraints.insert((c.kind.clone(), c.name.clone()), c);
+        self.decisions.clear();
         Ok(())
     }
 
@@ -272,6 +293,7 @@ impl Gatekeeper {
         }
         let data = serde_json::json!({"inventory": {"namespace": namespaced, "cluster": cluster}});
         self.data = to_rego(&data);
+        self.decisions.clear();
         let sources: Vec<TemplateSource> = self.templates.values().map(|t| t.src.clone()).collect();
         for src in sources {
             let kind = src.kind.clone();
@@ -339,6 +361,7 @@ impl Gatekeeper {
         let subjects: Vec<&Json> = [object, old_object].into_iter().flatten().collect();
 
         let mut review: Option<regorus::Value> = None;
+        let mut keys: [Option<std::sync::Arc<[u8]>>; 2] = [None, None];
         let mut out = Vec::new();
         for ((c_kind, c_name), c) in &self.constraints {
             if !c.matcher.kind_matches(group, kind) {
@@ -377,17 +400,37 @@ impl Gatekeeper {
                 }
                 Ok(true) => {}
             }
-            let review = review.get_or_insert_with(|| review_value(request, subject, namespace));
-            let mut input = regorus::value::Object::default();
-            input.insert(key("review"), review.clone());
-            input.insert(key("parameters"), c.parameters.clone());
-            let result =
-                template.policy.eval_with_input(regorus::Value::from(input)).map_err(|e| Error::Eval {
-                    template: c_kind.clone(),
-                    constraint: c_name.clone(),
-                    message: format!("{e:#}"),
-                })?;
-            collect_violations(&result, c_kind, c_name, action, &mut out);
+            let cache_key = (self.decisions.enabled() && template.cacheable).then(|| {
+                let with_uid = template.reads_uid;
+                keys[usize::from(with_uid)]
+                    .get_or_insert_with(|| cache::input_bytes(request, namespace, with_uid))
+                    .clone()
+            });
+            let cached = cache_key.as_ref().and_then(|k| self.decisions.get(c.seq, k));
+            let outcome = match cached {
+                Some(hit) => hit,
+                None => {
+                    let review = review.get_or_insert_with(|| review_value(request, subject, namespace));
+                    let mut input = regorus::value::Object::default();
+                    input.insert(key("review"), review.clone());
+                    input.insert(key("parameters"), c.parameters.clone());
+                    let result = template.eval(regorus::Value::from(input)).map_err(|message| {
+                        Error::Eval { template: c_kind.clone(), constraint: c_name.clone(), message }
+                    })?;
+                    let outcome = std::sync::Arc::new(violations_of(&result));
+                    if let Some(k) = &cache_key {
+                        self.decisions.put(c.seq, k, std::sync::Arc::clone(&outcome));
+                    }
+                    outcome
+                }
+            };
+            out.extend(outcome.iter().map(|(message, details)| Violation {
+                template: c_kind.clone(),
+                constraint: c_name.clone(),
+                message: message.clone(),
+                action,
+                details: details.clone(),
+            }));
         }
         Ok(out)
     }
@@ -437,37 +480,28 @@ fn review_value(request: &Json, subject: &Json, namespace: Option<&Json>) -> reg
     review
 }
 
-fn collect_violations(
-    result: &regorus::Value,
-    kind: &str,
-    name: &str,
-    action: EnforcementAction,
-    out: &mut Vec<Violation>,
-) {
+/// The `violation` set as (msg, details) pairs.
+fn violations_of(result: &regorus::Value) -> Vec<(String, Option<Json>)> {
     let items: Vec<&regorus::Value> = match result {
         regorus::Value::Set(s) => s.iter().collect(),
         regorus::Value::Array(a) => a.iter().collect(),
-        _ => return,
+        _ => return Vec::new(),
     };
-    for item in items {
-        let msg = &item["msg"];
-        let message = match msg {
-            regorus::Value::String(s) => s.to_string(),
-            regorus::Value::Undefined => String::new(),
-            other => other.to_json_str().unwrap_or_default(),
-        };
-        let details = match &item["details"] {
-            regorus::Value::Undefined => None,
-            d => serde_json::to_value(d).ok(),
-        };
-        out.push(Violation {
-            template: kind.to_string(),
-            constraint: name.to_string(),
-            message,
-            action,
-            details,
-        });
-    }
+    items
+        .into_iter()
+        .map(|item| {
+            let message = match &item["msg"] {
+                regorus::Value::String(s) => s.to_string(),
+                regorus::Value::Undefined => String::new(),
+                other => other.to_json_str().unwrap_or_default(),
+            };
+            let details = match &item["details"] {
+                regorus::Value::Undefined => None,
+                d => serde_json::to_value(d).ok(),
+            };
+            (message, details)
+        })
+        .collect()
 }
 
 /// Directory walks stop this deep; policy trees are shallow.

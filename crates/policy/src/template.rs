@@ -1,5 +1,9 @@
 //! ConstraintTemplates: their Rego compiled once per set of inventory data.
 
+use std::sync::Arc;
+
+use regorus::languages::rego::compiler::Compiler;
+use regorus::rvm::{Program, RegoVM};
 use regorus::{CompiledPolicy, Engine, Rc};
 use serde_json::Value as Json;
 
@@ -172,7 +176,23 @@ fn uses_external_data(rego: &str) -> bool {
 pub(crate) struct Template {
     pub src: TemplateSource,
     pub policy: CompiledPolicy,
+    /// The same policy as bytecode for regorus's VM; `None` when the VM
+    /// compiler refuses it and the tree-walking interpreter runs it instead.
+    pub program: Option<Arc<Program>>,
+    pub data: regorus::Value,
+    /// Whether results may be reused for an identical input: false when the
+    /// Rego reads the request uid or calls a builtin whose result varies.
+    pub cacheable: bool,
+    /// Whether the Rego mentions `uid` (then it is part of the cache key).
+    pub reads_uid: bool,
 }
+
+/// Builtins whose result is not a function of the input.
+const VOLATILE_BUILTINS: [&str; 5] = ["rand.intn", "time.now_ns", "uuid.rfc4122", "http.send", "opa.runtime"];
+
+/// Instructions one evaluation may run in the VM; far above what any
+/// library template needs, low enough to stop a runaway policy.
+const MAX_INSTRUCTIONS: usize = 50_000_000;
 
 // Evaluation shares the compiled policy between threads.
 const _: fn() = || {
@@ -216,6 +236,28 @@ impl Template {
         engine.add_data(data.clone()).map_err(|e| rego_error(format!("inventory: {e:#}")))?;
         let entry: Rc<str> = format!("{package}.violation").into();
         let policy = engine.compile_with_entrypoint(&entry).map_err(|e| rego_error(format!("{e:#}")))?;
-        Ok(Template { src, policy })
+        let program = if std::env::var_os("RAMPART_REGO_INTERPRETER").is_some() {
+            None
+        } else {
+            Compiler::compile_from_policy(&policy, &[&entry]).ok()
+        };
+        let cacheable = !src.modules.iter().any(|m| VOLATILE_BUILTINS.iter().any(|b| m.contains(b)));
+        let reads_uid = src.modules.iter().any(|m| m.contains("uid"));
+        Ok(Template { src, policy, program, data: data.clone(), cacheable, reads_uid })
+    }
+
+    /// Evaluate the `violation` rule for one input.
+    pub fn eval(&self, input: regorus::Value) -> Result<regorus::Value, String> {
+        match &self.program {
+            Some(program) => {
+                let mut vm = RegoVM::new();
+                vm.set_max_instructions(MAX_INSTRUCTIONS);
+                vm.load_program(Arc::clone(program));
+                vm.set_data(self.data.clone()).map_err(|e| format!("{e:#}"))?;
+                vm.set_input(input);
+                vm.execute().map_err(|e| e.to_string())
+            }
+            None => self.policy.eval_with_input(input).map_err(|e| format!("{e:#}")),
+        }
     }
 }
