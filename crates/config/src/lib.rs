@@ -4,7 +4,10 @@
 
 mod dockerfile;
 mod kubernetes;
+mod rego_input;
 mod terraform;
+
+pub use rego_input::{RegoInput, rego_inputs};
 
 use std::path::Path;
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 mod cache;
+pub mod checks;
 mod compat;
 mod constraint;
 mod schema;
@@ -36,6 +37,9 @@ pub enum Error {
     /// Rego that does not compile, with the template it came from.
     #[error("{source_name}: template {template}: {message}")]
     Rego { source_name: String, template: String, message: String },
+    /// A custom configuration check that does not compile.
+    #[error("{source_name}: {message}")]
+    Check { source_name: String, message: String },
     /// Evaluation failed at review time.
     #[error("constraint {template}/{constraint}: {message}")]
     Eval { template: String, constraint: String, message: String },

@@ -7,10 +7,10 @@
 //! counts every pod check twice.
 
 mod cluster;
-mod object;
+pub(crate) mod object;
 mod pss;
 mod workload;
-mod yaml;
+pub(crate) mod yaml;
 
 use rampart_types::{CauseMetadata, Diagnostic, Misconfiguration, Severity};
 

@@ -11,7 +11,7 @@
 
 mod aws;
 mod cloud;
-mod hcl;
+pub(crate) mod hcl;
 
 use std::path::Path;
 
