@@ -213,3 +213,80 @@ fn block_json(block: &hcl::Block, depth: usize) -> Json {
     }
     Json::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(kind: ConfigKind, text: &str) -> Json {
+        let mut docs = rego_inputs(kind, "f", text.as_bytes()).unwrap();
+        assert_eq!(docs.len(), 1);
+        docs.remove(0).value
+    }
+
+    #[test]
+    fn dockerfile_commands() {
+        let v = one(
+            ConfigKind::Dockerfile,
+            "ARG V=1\nFROM --platform=linux/amd64 golang:1.22 AS build\nENV A=1 B=\"two words\"\nRUN go build \\\n  ./...\n\nFROM scratch\nCOPY --from=build /out /bin/app\nCMD [\"/bin/app\", \"-v\"]\n",
+        );
+        let cmd = |stage: usize, i: usize| v["Stages"][stage]["Commands"][i].clone();
+        let cases = [
+            (cmd(0, 0), json!({"Cmd": "arg", "Value": ["V=1"], "StartLine": 1, "EndLine": 1, "JSON": false})),
+            (
+                cmd(0, 1),
+                json!({"Cmd": "from", "Flags": ["--platform=linux/amd64"], "Value": ["golang:1.22", "AS", "build"],
+                       "Original": "FROM --platform=linux/amd64 golang:1.22 AS build", "Stage": 0}),
+            ),
+            (cmd(0, 2), json!({"Cmd": "env", "Value": ["A", "1", "B", "two words"]})),
+            (
+                cmd(0, 3),
+                json!({"Cmd": "run", "StartLine": 4, "EndLine": 5, "Original": "RUN go build \\\n  ./..."}),
+            ),
+            (
+                cmd(1, 1),
+                json!({"Cmd": "copy", "Flags": ["--from=build"], "Value": ["/out", "/bin/app"], "Stage": 1}),
+            ),
+            (cmd(1, 2), json!({"Cmd": "cmd", "Value": ["/bin/app", "-v"], "JSON": true, "Path": "f"})),
+        ];
+        for (got, want) in cases {
+            for (k, w) in want.as_object().unwrap() {
+                assert_eq!(&got[k], w, "{k} of {got}");
+            }
+        }
+        assert_eq!(v["Stages"][1]["Name"], "scratch");
+        assert!(cmd(0, 3)["Value"][0].as_str().unwrap().starts_with("go build"));
+    }
+
+    #[test]
+    fn kubernetes_objects_with_typed_scalars() {
+        let docs = rego_inputs(
+            ConfigKind::Kubernetes,
+            "f",
+            b"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n  spec:\n    hostNetwork: yes\n    priority: 10\n    x: '10'\n    y: ~\n",
+        )
+        .unwrap();
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].resource, "Pod/a");
+        assert_eq!(docs[0].value["spec"], json!({"hostNetwork": true, "priority": 10, "x": "10", "y": null}));
+        assert!(rego_inputs(ConfigKind::Kubernetes, "f", b"name: ci\non: push\n").unwrap().is_empty());
+        assert!(matches!(
+            rego_inputs(ConfigKind::Kubernetes, "f", b"a: [\n"),
+            Err(ConfigError::Malformed { line: Some(_), .. })
+        ));
+    }
+
+    #[test]
+    fn terraform_resources() {
+        let v = one(
+            ConfigKind::Terraform,
+            "locals {\n  n = 3\n}\nresource \"aws_instance\" \"web\" {\n  count = local.n\n  ami   = data.aws_ami.x.id\n  ebs_block_device {\n    encrypted = false\n  }\n}\ndata \"aws_ami\" \"x\" {\n  most_recent = true\n}\n",
+        );
+        assert_eq!(v["resource"]["aws_instance"]["web"]["count"], 3);
+        assert_eq!(v["resource"]["aws_instance"]["web"]["ami"], Json::Null);
+        assert_eq!(v["resource"]["aws_instance"]["web"]["ebs_block_device"], json!([{"encrypted": false}]));
+        assert_eq!(v["data"]["aws_ami"]["x"]["most_recent"], true);
+        assert_eq!(v["__lines__"]["aws_instance.web"], json!([4, 10]));
+        assert_eq!(v["__lines__"]["data.aws_ami.x"], json!([11, 13]));
+    }
+}

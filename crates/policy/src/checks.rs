@@ -356,3 +356,61 @@ fn results_of(v: &Value) -> Vec<(String, u32, u32)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn checks(src: &str) -> CheckSet {
+        CheckSet::from_modules(&[("c.rego".to_string(), src.to_string())]).unwrap()
+    }
+
+    #[test]
+    fn result_shapes() {
+        let set = checks(
+            r#"# METADATA
+# title: T
+# custom:
+#   id: X1
+#   severity: low
+package user.x
+
+deny[m] { m := "plain" }
+deny_obj[{"msg": "with lines", "startline": 3, "endline": 4}] { true }
+warn[r] { r := result.new("from cause", {"StartLine": 7, "EndLine": 9}) }
+violation[r] { r := result.new("from metadata", {"__defsec_metadata": {"startline": 2, "endline": 2}}) }
+helper_deny { true }
+"#,
+        );
+        assert_eq!(set.len(), 1);
+        let (findings, passed) = set.evaluate(InputType::Terraform, &json!({})).unwrap();
+        assert_eq!(passed, 0);
+        let mut got: Vec<(String, u32, u32)> =
+            findings.iter().map(|f| (f.message.clone(), f.start_line, f.end_line)).collect();
+        got.sort();
+        let want = [("from cause", 7, 9), ("from metadata", 2, 2), ("plain", 0, 0), ("with lines", 3, 4)];
+        assert_eq!(got, want.map(|(m, s, e)| (m.to_string(), s, e)));
+        assert_eq!((findings[0].meta.id.as_str(), findings[0].meta.severity.as_str()), ("X1", "low"));
+    }
+
+    #[test]
+    fn selectors_and_modules_without_ids() {
+        let set = CheckSet::from_modules(&[
+            ("lib.rego".into(), "package lib.util\nis_root(u) { u == \"root\" }\n".into()),
+            (
+                "c.rego".into(),
+                "package user.c\nimport data.lib.util\n__rego_metadata__ := {\"id\": \"C1\"}\n__rego_input__ := {\"selector\": [{\"type\": \"kubernetes\"}]}\ndeny[\"root\"] { util.is_root(input.user) }\n".into(),
+            ),
+        ])
+        .unwrap();
+        assert_eq!(set.len(), 1, "the helper module is not a check");
+        assert!(set.wants(InputType::Kubernetes) && !set.wants(InputType::Dockerfile));
+        let (f, _) = set.evaluate(InputType::Kubernetes, &json!({"user": "root"})).unwrap();
+        assert_eq!(f.len(), 1);
+        let (f, passed) = set.evaluate(InputType::Kubernetes, &json!({"user": "app"})).unwrap();
+        assert_eq!((f.len(), passed), (0, 1));
+        let (f, passed) = set.evaluate(InputType::Dockerfile, &json!({"user": "root"})).unwrap();
+        assert_eq!((f.len(), passed), (0, 0));
+    }
+}
