@@ -31,6 +31,8 @@ pub struct Analyzers<'a> {
     /// Keep packages the lockfile marks as development-only (left out by
     /// default, as Trivy does).
     pub include_dev_deps: bool,
+    /// Custom Rego checks run with the built-in misconfiguration checks.
+    pub user_checks: Option<std::sync::Arc<rampart_policy::checks::CheckSet>>,
 }
 
 impl Analyzers<'_> {
@@ -81,7 +83,8 @@ impl Analyzers<'_> {
         if self.misconfig
             && let Some(kind) = ConfigKind::detect(Path::new(rel))
         {
-            results.extend(misconfigurations(kind, rel, path, content, &mut warnings));
+            let user = self.user_checks.as_deref();
+            results.extend(misconfigurations(kind, rel, path, content, user, &mut warnings));
         }
         if let Some(scanner) = &self.secrets
             && !scanner.skips_path(rel)
@@ -151,11 +154,15 @@ pub fn misconfigurations(
     rel: &str,
     path: &Path,
     content: &[u8],
+    user_checks: Option<&rampart_policy::checks::CheckSet>,
     warnings: &mut Vec<Diagnostic>,
 ) -> Option<ScanResult> {
     match rampart_config::scan(kind, path, rel, content) {
-        Ok(outcome) => {
-            warnings.extend(outcome.warnings);
+        Ok(mut outcome) => {
+            warnings.extend(std::mem::take(&mut outcome.warnings));
+            if let Some(checks) = user_checks {
+                crate::misconfig::run_user_checks(checks, kind, rel, content, &mut outcome, warnings);
+            }
             outcome.applicable.then(|| ScanResult {
                 misconf_summary: Some(MisconfSummary {
                     successes: outcome.successes,

@@ -193,6 +193,9 @@ pub struct SbomArgs {
 pub struct ConfigArgs {
     /// Dockerfile, manifest or directory to check; `-` reads one file from stdin
     pub target: PathBuf,
+    /// Directory (or .rego file) of custom Rego checks, run beside the built-in ones (repeatable)
+    #[arg(long, value_delimiter = ',', env = "RAMPART_CONFIG_CHECK", value_name = "DIR")]
+    pub config_check: Vec<PathBuf>,
     #[command(flatten)]
     pub report: ReportOptions,
     #[command(flatten)]
@@ -243,6 +246,9 @@ pub struct VulnOptions {
     /// What to look for (comma-separated)
     #[arg(long, value_delimiter = ',', value_enum, default_value = "vuln,secret", env = "RAMPART_SCANNERS")]
     pub scanners: Vec<Scanner>,
+    /// Directory (or .rego file) of custom Rego checks for the misconfig scanner (repeatable)
+    #[arg(long, value_delimiter = ',', env = "RAMPART_CONFIG_CHECK", value_name = "DIR")]
+    pub config_check: Vec<PathBuf>,
     /// Secret rules file: extra rules, disabled built-ins, allowlists (Trivy's secret config shape)
     #[arg(long, env = "RAMPART_SECRET_CONFIG", value_name = "FILE")]
     pub secret_config: Option<PathBuf>,

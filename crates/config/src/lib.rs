@@ -5,8 +5,11 @@
 mod dockerfile;
 mod kubernetes;
 mod suppress;
+mod rego_input;
 mod terraform;
 mod yaml;
+
+pub use rego_input::{RegoInput, rego_inputs};
 
 use std::path::Path;
 

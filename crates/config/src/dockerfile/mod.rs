@@ -3,8 +3,8 @@
 //! small shell reader for RUN, and the checks on top.
 
 mod checks;
-mod model;
-mod parse;
+pub(crate) mod model;
+pub(crate) mod parse;
 mod pkg;
 mod shell;
 mod words;

@@ -8,7 +8,7 @@
 
 mod cluster;
 mod hardening;
-mod object;
+pub(crate) mod object;
 mod pss;
 mod rbac;
 mod schema;

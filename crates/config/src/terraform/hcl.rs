@@ -73,7 +73,7 @@ impl Value {
 
     /// JSON for `jsonencode`; unknown parts become `null`, which no check
     /// reads as a finding.
-    fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         match self {
             Value::Null | Value::Unknown => serde_json::Value::Null,
             Value::Bool(b) => (*b).into(),

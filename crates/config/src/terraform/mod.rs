@@ -11,7 +11,7 @@
 
 mod aws;
 mod cloud;
-mod hcl;
+pub(crate) mod hcl;
 mod json;
 
 use std::path::Path;

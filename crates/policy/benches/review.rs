@@ -1,0 +1,153 @@
+//! Review cost with every Gatekeeper library template and sample constraint
+//! loaded: per object kind on one thread, then reviews/s and latency
+//! percentiles with many threads sharing one `Gatekeeper`.
+//!
+//! `cargo bench -p rampart-policy --bench review` (THREADS, SECONDS override).
+//! Latencies under many threads on few cores include time spent waiting for
+//! a core, as a webhook's would.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rampart_policy::Gatekeeper;
+use serde_json::Value as Json;
+
+fn library() -> PathBuf {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/gatekeeper-library/library"
+    ));
+    assert!(dir.is_dir(), "{} is missing: the benchmark needs ../shared/data", dir.display());
+    dir
+}
+
+/// The sample objects of the library (`example_*.yaml`), as admission requests.
+fn samples(dir: &Path, out: &mut Vec<(String, Json)>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            samples(&p, out);
+            continue;
+        }
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("example_") || !name.ends_with(".yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        let docs: Vec<Json> = serde_saphyr::from_multiple(&text).unwrap();
+        for doc in docs.into_iter().filter(|d| !d.is_null()) {
+            let request = if doc["kind"] == "AdmissionReview" {
+                doc["request"].clone()
+            } else {
+                let api = doc["apiVersion"].as_str().unwrap_or_default();
+                let (group, version) = api.rsplit_once('/').unwrap_or(("", api));
+                serde_json::json!({
+                    "uid": "bench", "operation": "CREATE",
+                    "kind": {"group": group, "version": version, "kind": doc["kind"]},
+                    "name": doc["metadata"]["name"], "namespace": doc["metadata"]["namespace"].as_str().unwrap_or("default"),
+                    "userInfo": {"username": "alice", "groups": ["system:authenticated"]},
+                    "object": doc,
+                })
+            };
+            out.push((p.display().to_string(), request));
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let lib = library();
+    let start = Instant::now();
+    let mut g = Gatekeeper::new();
+    // The engine's own cost first; the decision cache is measured at the end.
+    g.set_decision_cache(0);
+    let warnings = g.load_path(&lib).unwrap();
+    let load = start.elapsed();
+    let mut requests = Vec::new();
+    samples(&lib, &mut requests);
+    let kinds = g.template_kinds().count();
+    let constraints = g.constraints().count();
+    println!(
+        "loaded {kinds} templates and {constraints} constraints in {:.1} ms ({} warnings); {} sample requests",
+        load.as_secs_f64() * 1e3,
+        warnings.len(),
+        requests.len()
+    );
+
+    // One thread: mean cost per review, overall and for Pods.
+    let rounds = 200;
+    let mut per_kind: std::collections::BTreeMap<String, (Duration, u32, usize)> = Default::default();
+    for _ in 0..rounds {
+        for (_, req) in &requests {
+            let kind = req["kind"]["kind"].as_str().unwrap_or("?").to_string();
+            let t = Instant::now();
+            let v = g.review(req, None).unwrap();
+            let e = t.elapsed();
+            let entry = per_kind.entry(kind).or_default();
+            entry.0 += e;
+            entry.1 += 1;
+            entry.2 = entry.2.max(v.len());
+        }
+    }
+    let (total, n) = per_kind.values().fold((Duration::ZERO, 0), |(d, n), (kd, kn, _)| (d + *kd, n + kn));
+    println!(
+        "one thread: {:.1} µs per review on average over {n} reviews",
+        total.as_secs_f64() * 1e6 / n as f64
+    );
+    for (kind, (d, n, _)) in &per_kind {
+        println!("  {kind:<24} {:>8.1} µs", d.as_secs_f64() * 1e6 / *n as f64);
+    }
+
+    let threads: usize = std::env::var("THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(32);
+    let seconds: u64 = std::env::var("SECONDS").ok().and_then(|t| t.parse().ok()).unwrap_or(5);
+    let requests = Arc::new(requests);
+    concurrent("no decision cache", Arc::new(g), &requests, threads, seconds);
+    let mut g = Gatekeeper::new();
+    g.load_path(&lib).unwrap();
+    concurrent("decision cache (the samples repeat)", Arc::new(g), &requests, threads, seconds);
+}
+
+/// Many threads sharing one Gatekeeper, each cycling through the samples.
+fn concurrent(
+    label: &str,
+    g: Arc<Gatekeeper>,
+    requests: &Arc<Vec<(String, Json)>>,
+    threads: usize,
+    seconds: u64,
+) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let g = Arc::clone(&g);
+            let requests = Arc::clone(requests);
+            std::thread::spawn(move || {
+                let mut lat = Vec::new();
+                let mut i = t;
+                while Instant::now() < deadline {
+                    let (_, req) = &requests[i % requests.len()];
+                    let s = Instant::now();
+                    g.review(req, None).unwrap();
+                    lat.push(s.elapsed());
+                    i += 1;
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let wall = started.elapsed();
+    lat.sort();
+    println!(
+        "{label}, {threads} threads: {:.0} reviews/s, latency p50 {:.0} µs, p99 {:.0} µs ({} reviews)",
+        lat.len() as f64 / wall.as_secs_f64(),
+        percentile(&lat, 0.5).as_secs_f64() * 1e6,
+        percentile(&lat, 0.99).as_secs_f64() * 1e6,
+        lat.len()
+    );
+}
