@@ -7,6 +7,7 @@
 //! manifests at rest ([`Engine::audit`]).
 
 mod engine;
+mod gatekeeper;
 mod images;
 mod metrics;
 mod podsecurity;
@@ -16,6 +17,7 @@ mod tls;
 use std::path::PathBuf;
 
 pub use engine::{Action, Decision, Engine, Finding, Review, Validator, audit_request};
+pub use gatekeeper::GatekeeperPolicies;
 pub use images::{ImageRef, ImageRules};
 pub use metrics::Metrics;
 pub use podsecurity::{PodSecurity, audit_annotation};

@@ -56,6 +56,16 @@ impl Validator for PodSecurity {
             },
             None => self.defaults,
         };
+        if r.audit {
+            // Objects at rest: one finding per failed control, for reports.
+            if policy.enforce.level == Level::Privileged {
+                return Ok(Vec::new());
+            }
+            return Ok(evaluate(&pod, policy.enforce)
+                .into_iter()
+                .map(|v| Finding { source: SOURCE, rule: v.control.to_string(), message: v.to_string(), action: Action::Deny })
+                .collect());
+        }
         let mut findings = Vec::new();
         let mut enforce_failed = false;
         if let Some(f) = check(&pod, policy.enforce, Action::Deny) {
@@ -68,7 +78,7 @@ impl Validator for PodSecurity {
         {
             findings.push(f);
         }
-        if !r.audit
+        if !(enforce_failed && policy.audit == policy.enforce)
             && let Some(f) = check(&pod, policy.audit, Action::Audit)
         {
             findings.push(f);
@@ -145,7 +155,16 @@ mod tests {
             "violates PodSecurity \"baseline:latest\": privileged (container \"app\" must not set securityContext.privileged=true)"
         );
         assert!(d.warnings().is_empty());
-        assert!(audit_annotation(&d.findings).unwrap().starts_with("would violate PodSecurity"));
+        assert_eq!(audit_annotation(&d.findings), None);
+        let lenient = Policy {
+            enforce: LevelVersion::PRIVILEGED,
+            warn: LevelVersion::PRIVILEGED,
+            audit: "baseline".parse().unwrap(),
+        };
+        let e = Engine::new(vec![Box::new(PodSecurity::new(lenient))], vec![]);
+        let d = e.review(&request("CREATE", privileged_pod(), json!({}))).unwrap();
+        assert!(d.allowed && d.warnings().is_empty());
+        assert!(audit_annotation(&d.findings).unwrap().starts_with("would violate PodSecurity \"baseline:latest\": privileged"));
     }
 
     #[test]
@@ -189,6 +208,8 @@ mod tests {
             "spec": {"template": {"spec": {"containers": [{"name": "app", "securityContext": {"privileged": true}}]}}}});
         let d = engine("baseline").audit(&dep).unwrap();
         assert!(!d.allowed);
-        assert!(d.message().contains("privileged (container \"app\""));
+        assert_eq!(d.findings.len(), 1);
+        assert_eq!(d.findings[0].rule, "privileged");
+        assert_eq!(d.message(), "privileged (container \"app\" must not set securityContext.privileged=true)");
     }
 }

@@ -61,6 +61,8 @@ pub enum Command {
     Db(DbArgs),
     /// Compare two versions the way an ecosystem does: prints <, = or >
     Vercmp(VercmpArgs),
+    /// Admission control: the validating webhook, Gatekeeper suite tests, manifest audits
+    Admission(crate::admission::AdmissionArgs),
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! `rampart`: the binary. It alone knows every crate; each subcommand wires
 //! the library crates together.
 
+mod admission;
 mod analyze;
 mod cli;
 mod config;
@@ -85,6 +86,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<u8> {
         Command::Sbom(args) => sbom::run(&ctx, args),
         Command::Db(args) => db::run(&ctx, args.command),
         Command::Vercmp(args) => vercmp::run(args),
+        Command::Admission(args) => admission::run(&ctx, args),
     }
 }
 
