@@ -124,7 +124,8 @@ impl Engine {
         let operation = s("/operation");
         let kind = s("/kind/kind");
         // A Namespace object belongs to itself for exemptions and labels.
-        let namespace = if kind == "Namespace" && s("/namespace").is_empty() { s("/name") } else { s("/namespace") };
+        let namespace =
+            if kind == "Namespace" && s("/namespace").is_empty() { s("/name") } else { s("/namespace") };
         if self.exempt_namespaces.iter().any(|n| n == namespace) && !namespace.is_empty() {
             return Ok(Decision { allowed: true, exempt: true, findings: Vec::new() });
         }
@@ -186,7 +187,8 @@ pub fn audit_request(object: &Value) -> Value {
     let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
-    let meta = |k: &str| object.pointer(&format!("/metadata/{k}")).cloned().unwrap_or(Value::String(String::new()));
+    let meta =
+        |k: &str| object.pointer(&format!("/metadata/{k}")).cloned().unwrap_or(Value::String(String::new()));
     serde_json::json!({
         "uid": "",
         "kind": {"group": group, "version": version, "kind": kind},
@@ -236,9 +238,7 @@ mod tests {
     #[test]
     fn exempt_namespaces_skip_validators() {
         let engine = Engine::new(vec![Box::new(DenyAll)], vec!["kube-system".into()]);
-        let req = |ns: &str, kind: &str, name: &str| {
-            json!({"uid": "1", "kind": {"kind": kind}, "namespace": ns, "name": name, "operation": "CREATE", "object": {}})
-        };
+        let req = |ns: &str, kind: &str, name: &str| json!({"uid": "1", "kind": {"kind": kind}, "namespace": ns, "name": name, "operation": "CREATE", "object": {}});
         assert!(engine.review(&req("kube-system", "Pod", "p")).unwrap().exempt);
         assert!(engine.review(&req("", "Namespace", "kube-system")).unwrap().exempt);
         let d = engine.review(&req("default", "Pod", "p")).unwrap();

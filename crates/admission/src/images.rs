@@ -81,8 +81,11 @@ impl<'a> ImageRef<'a> {
             _ => ("docker.io", name),
         };
         let registry = if registry == "index.docker.io" { "docker.io" } else { registry };
-        let repository =
-            if registry == "docker.io" && !path.contains('/') { format!("library/{path}") } else { path.to_string() };
+        let repository = if registry == "docker.io" && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path.to_string()
+        };
         ImageRef { registry, repository, tag, digest }
     }
 }
@@ -95,7 +98,9 @@ impl Validator for ImageRules {
     }
 
     fn validate(&self, r: &Review<'_>) -> Result<Vec<Finding>, Error> {
-        if self.is_empty() || r.operation == "DELETE" || !(r.sub_resource.is_empty() || r.sub_resource == "ephemeralcontainers")
+        if self.is_empty()
+            || r.operation == "DELETE"
+            || !(r.sub_resource.is_empty() || r.sub_resource == "ephemeralcontainers")
         {
             return Ok(Vec::new());
         }
@@ -131,19 +136,33 @@ mod tests {
             ("bitnami/redis:7", "docker.io", "bitnami/redis", Some("7"), None),
             ("localhost:5000/app", "localhost:5000", "app", None, None),
             ("ghcr.io/org/app:v1@sha256:ab", "ghcr.io", "org/app", Some("v1"), Some("sha256:ab")),
-            ("registry.example.com:443/team/app@sha256:cd", "registry.example.com:443", "team/app", None, Some("sha256:cd")),
+            (
+                "registry.example.com:443/team/app@sha256:cd",
+                "registry.example.com:443",
+                "team/app",
+                None,
+                Some("sha256:cd"),
+            ),
             ("index.docker.io/library/busybox:latest", "docker.io", "library/busybox", Some("latest"), None),
         ];
         for (image, registry, repo, tag, digest) in cases {
             let r = ImageRef::parse(image);
-            assert_eq!((r.registry, r.repository.as_str(), r.tag, r.digest), (registry, repo, tag, digest), "{image}");
+            assert_eq!(
+                (r.registry, r.repository.as_str(), r.tag, r.digest),
+                (registry, repo, tag, digest),
+                "{image}"
+            );
         }
     }
 
     #[test]
     fn rules_fire_only_when_configured() {
         let rules = ImageRules {
-            allowed_registries: vec!["registry.example.com".into(), "ghcr.io/org/".into(), "docker.io/library".into()],
+            allowed_registries: vec![
+                "registry.example.com".into(),
+                "ghcr.io/org/".into(),
+                "docker.io/library".into(),
+            ],
             disallow_latest: true,
             require_digest: true,
         };

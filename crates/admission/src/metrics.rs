@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 14] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 #[derive(Default)]
 pub struct Metrics {
@@ -74,15 +75,32 @@ impl Metrics {
         s.push_str("# HELP rampart_admission_warnings_total Warnings returned to clients.\n");
         s.push_str("# TYPE rampart_admission_warnings_total counter\n");
         let _ = writeln!(s, "rampart_admission_warnings_total {}", g(&self.warnings));
-        s.push_str("# HELP rampart_admission_evaluation_errors_total Policy evaluations that failed, by cause.\n");
+        s.push_str(
+            "# HELP rampart_admission_evaluation_errors_total Policy evaluations that failed, by cause.\n",
+        );
         s.push_str("# TYPE rampart_admission_evaluation_errors_total counter\n");
-        let _ = writeln!(s, "rampart_admission_evaluation_errors_total{{cause=\"error\"}} {}", g(&self.errors));
-        let _ = writeln!(s, "rampart_admission_evaluation_errors_total{{cause=\"timeout\"}} {}", g(&self.timeouts));
+        let _ =
+            writeln!(s, "rampart_admission_evaluation_errors_total{{cause=\"error\"}} {}", g(&self.errors));
+        let _ = writeln!(
+            s,
+            "rampart_admission_evaluation_errors_total{{cause=\"timeout\"}} {}",
+            g(&self.timeouts)
+        );
         s.push_str("# HELP rampart_admission_failure_policy_total Answers decided by the failure policy.\n");
         s.push_str("# TYPE rampart_admission_failure_policy_total counter\n");
-        let _ = writeln!(s, "rampart_admission_failure_policy_total{{allowed=\"true\"}} {}", g(&self.failure_allowed));
-        let _ = writeln!(s, "rampart_admission_failure_policy_total{{allowed=\"false\"}} {}", g(&self.failure_denied));
-        s.push_str("# HELP rampart_admission_bad_requests_total Requests that were not valid AdmissionReviews.\n");
+        let _ = writeln!(
+            s,
+            "rampart_admission_failure_policy_total{{allowed=\"true\"}} {}",
+            g(&self.failure_allowed)
+        );
+        let _ = writeln!(
+            s,
+            "rampart_admission_failure_policy_total{{allowed=\"false\"}} {}",
+            g(&self.failure_denied)
+        );
+        s.push_str(
+            "# HELP rampart_admission_bad_requests_total Requests that were not valid AdmissionReviews.\n",
+        );
         s.push_str("# TYPE rampart_admission_bad_requests_total counter\n");
         let _ = writeln!(s, "rampart_admission_bad_requests_total {}", g(&self.bad_requests));
         s.push_str("# HELP rampart_admission_request_duration_seconds Time from request body to answer.\n");
@@ -90,11 +108,13 @@ impl Metrics {
         let mut cumulative = 0;
         for (b, n) in BUCKETS.iter().zip(&self.buckets) {
             cumulative += g(n);
-            let _ = writeln!(s, "rampart_admission_request_duration_seconds_bucket{{le=\"{b}\"}} {cumulative}");
+            let _ =
+                writeln!(s, "rampart_admission_request_duration_seconds_bucket{{le=\"{b}\"}} {cumulative}");
         }
         let count = g(&self.count);
         let _ = writeln!(s, "rampart_admission_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(s, "rampart_admission_request_duration_seconds_sum {}", g(&self.sum_nanos) as f64 / 1e9);
+        let _ =
+            writeln!(s, "rampart_admission_request_duration_seconds_sum {}", g(&self.sum_nanos) as f64 / 1e9);
         let _ = writeln!(s, "rampart_admission_request_duration_seconds_count {count}");
         s
     }

@@ -6,9 +6,9 @@
 //! violates it: the user learns at `kubectl apply`, not from a ReplicaSet
 //! that silently fails to create pods.
 
-use rampart_podsecurity::{Level, LevelVersion, Pod, Policy, evaluate, is_pod_kind, pod_of, summary};
 use crate::Error;
 use crate::engine::{Action, Finding, Review, Validator};
+use rampart_podsecurity::{Level, LevelVersion, Pod, Policy, evaluate, is_pod_kind, pod_of, summary};
 
 pub struct PodSecurity {
     defaults: Policy,
@@ -33,7 +33,8 @@ impl Validator for PodSecurity {
         }
         // Status and other subresources do not change what runs; ephemeral
         // containers do.
-        let relevant_sub = r.sub_resource.is_empty() || (r.kind == "Pod" && r.sub_resource == "ephemeralcontainers");
+        let relevant_sub =
+            r.sub_resource.is_empty() || (r.kind == "Pod" && r.sub_resource == "ephemeralcontainers");
         if !relevant_sub {
             return Ok(Vec::new());
         }
@@ -63,7 +64,12 @@ impl Validator for PodSecurity {
             }
             return Ok(evaluate(&pod, policy.enforce)
                 .into_iter()
-                .map(|v| Finding { source: SOURCE, rule: v.control.to_string(), message: v.to_string(), action: Action::Deny })
+                .map(|v| Finding {
+                    source: SOURCE,
+                    rule: v.control.to_string(),
+                    message: v.to_string(),
+                    action: Action::Deny,
+                })
                 .collect());
         }
         let mut findings = Vec::new();
@@ -164,7 +170,11 @@ mod tests {
         let e = Engine::new(vec![Box::new(PodSecurity::new(lenient))], vec![]);
         let d = e.review(&request("CREATE", privileged_pod(), json!({}))).unwrap();
         assert!(d.allowed && d.warnings().is_empty());
-        assert!(audit_annotation(&d.findings).unwrap().starts_with("would violate PodSecurity \"baseline:latest\": privileged"));
+        assert!(
+            audit_annotation(&d.findings)
+                .unwrap()
+                .starts_with("would violate PodSecurity \"baseline:latest\": privileged")
+        );
     }
 
     #[test]
@@ -179,10 +189,14 @@ mod tests {
         assert!(d.allowed, "{d:?}");
         assert_eq!(
             d.warnings(),
-            ["would violate PodSecurity \"baseline:latest\": privileged (container \"app\" must not set securityContext.privileged=true)"]
+            [
+                "would violate PodSecurity \"baseline:latest\": privileged (container \"app\" must not set securityContext.privileged=true)"
+            ]
         );
         let bad = json!({"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "strict"}}});
-        let d = engine("privileged").review(&request("CREATE", privileged_pod(), json!({"namespaceObject": bad}))).unwrap();
+        let d = engine("privileged")
+            .review(&request("CREATE", privileged_pod(), json!({"namespaceObject": bad})))
+            .unwrap();
         assert!(!d.allowed && d.message().contains("\"strict\""), "{}", d.message());
     }
 
@@ -210,6 +224,9 @@ mod tests {
         assert!(!d.allowed);
         assert_eq!(d.findings.len(), 1);
         assert_eq!(d.findings[0].rule, "privileged");
-        assert_eq!(d.message(), "privileged (container \"app\" must not set securityContext.privileged=true)");
+        assert_eq!(
+            d.message(),
+            "privileged (container \"app\" must not set securityContext.privileged=true)"
+        );
     }
 }

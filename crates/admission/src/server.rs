@@ -99,7 +99,8 @@ async fn run(
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|e| Error::Io { path: PathBuf::from(config.addr.to_string()), source: e })?;
-    let local = listener.local_addr().map_err(|e| Error::Io { path: PathBuf::from("listener"), source: e })?;
+    let local =
+        listener.local_addr().map_err(|e| Error::Io { path: PathBuf::from("listener"), source: e })?;
     log_event(&format!("listening on https://{local}"));
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let reload = tokio::spawn(watch_certificate(store, config.reload_interval));
@@ -183,7 +184,8 @@ fn now() -> String {
 fn text(status: StatusCode, body: impl Into<Bytes>, content_type: &'static str) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
     r
 }
 
@@ -196,7 +198,9 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Fu
             text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n", PLAIN)
         }
         (&Method::GET, "/readyz") => text(StatusCode::OK, "ok\n", PLAIN),
-        (&Method::GET, "/metrics") => text(StatusCode::OK, state.metrics.render(), "text/plain; version=0.0.4"),
+        (&Method::GET, "/metrics") => {
+            text(StatusCode::OK, state.metrics.render(), "text/plain; version=0.0.4")
+        }
         (_, "/validate" | "/healthz" | "/readyz" | "/metrics") => {
             text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n", PLAIN)
         }
@@ -221,7 +225,8 @@ async fn validate(req: Request<Incoming>, state: &Arc<State>) -> Response<Full<B
         Ok(v) => v,
         Err(e) => return bad_request(state, format!("the body is not an AdmissionReview: {e}")),
     };
-    let api_version = review.get("apiVersion").and_then(Value::as_str).unwrap_or("admission.k8s.io/v1").to_string();
+    let api_version =
+        review.get("apiVersion").and_then(Value::as_str).unwrap_or("admission.k8s.io/v1").to_string();
     let Some(uid) = review.pointer("/request/uid").and_then(Value::as_str).map(str::to_string) else {
         return bad_request(state, "the AdmissionReview has no request.uid".into());
     };
@@ -277,7 +282,8 @@ fn respond(
             let warnings = decision.warnings();
             response["allowed"] = json!(decision.allowed);
             if !decision.allowed {
-                response["status"] = json!({"code": 403, "reason": "Forbidden", "message": decision.message()});
+                response["status"] =
+                    json!({"code": 403, "reason": "Forbidden", "message": decision.message()});
             }
             if !warnings.is_empty() {
                 response["warnings"] = json!(warnings);
@@ -302,7 +308,9 @@ fn respond(
         }
         Err(failure) => {
             let (cause, message) = match failure {
-                Failure::Timeout => ("timeout", format!("policy evaluation exceeded the {:?} deadline", state.timeout)),
+                Failure::Timeout => {
+                    ("timeout", format!("policy evaluation exceeded the {:?} deadline", state.timeout))
+                }
                 Failure::Error(e) => ("error", format!("policy evaluation failed: {e}")),
             };
             state.metrics.evaluation_error(cause == "timeout");
@@ -315,7 +323,8 @@ fn respond(
             ));
             response["allowed"] = json!(allowed);
             if allowed {
-                response["warnings"] = json!([format!("rampart admission: {message}; allowed by failure policy Ignore")]);
+                response["warnings"] =
+                    json!([format!("rampart admission: {message}; allowed by failure policy Ignore")]);
             } else {
                 response["status"] = json!({"code": 500, "reason": "InternalError", "message": format!("rampart admission: {message}")});
             }
@@ -337,7 +346,9 @@ fn respond(
 }
 
 /// A writer thread for the decision log, so a slow disk never holds a request.
-fn decision_log(path: &std::path::Path) -> Result<(mpsc::Sender<String>, std::thread::JoinHandle<()>), Error> {
+fn decision_log(
+    path: &std::path::Path,
+) -> Result<(mpsc::Sender<String>, std::thread::JoinHandle<()>), Error> {
     let out: Box<dyn std::io::Write + Send> = if path.as_os_str() == "-" {
         Box::new(std::io::stdout())
     } else {

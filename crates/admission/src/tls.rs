@@ -78,7 +78,8 @@ fn load_pair(cert_path: &Path, key_path: &Path) -> Result<CertifiedKey, Error> {
         return Err(tls(cert_path, "no PEM certificate found".into()));
     }
     let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| tls(key_path, e.to_string()))?;
-    let signer = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| tls(key_path, e.to_string()))?;
+    let signer =
+        rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| tls(key_path, e.to_string()))?;
     let pair = CertifiedKey::new(certs, signer);
     pair.keys_match().map_err(|e| tls(key_path, format!("does not match {}: {e}", cert_path.display())))?;
     Ok(pair)

@@ -10,11 +10,14 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use rampart_admission::{Action, Engine, FailurePolicy, Finding, GatekeeperPolicies, ImageRules, PodSecurity, Validator};
+use rampart_admission::{
+    Action, Engine, FailurePolicy, Finding, GatekeeperPolicies, ImageRules, PodSecurity, Validator,
+};
 use rampart_podsecurity::{CONTROLS, Level, LevelVersion, Policy};
 use rampart_policy::Gatekeeper;
 use rampart_types::{
-    ArtifactType, CauseMetadata, Metadata, MisconfSummary, Misconfiguration, ResultClass, ScanResult, Severity,
+    ArtifactType, CauseMetadata, Metadata, MisconfSummary, Misconfiguration, ResultClass, ScanResult,
+    Severity,
 };
 use serde_json::{Value, json};
 
@@ -202,9 +205,16 @@ fn level(flag: &str, value: &str) -> Result<LevelVersion> {
 /// The engine every evaluating subcommand shares: Pod Security, image rules, Gatekeeper.
 fn build_engine(ctx: &Context, a: &PolicyArgs, inventory: Option<Vec<Value>>) -> Result<Engine> {
     let enforce = level("pod-security", &a.pod_security)?;
-    let warn = a.pod_security_warn.as_deref().map(|v| level("pod-security-warn", v)).transpose()?.unwrap_or(enforce);
-    let audit = a.pod_security_audit.as_deref().map(|v| level("pod-security-audit", v)).transpose()?.unwrap_or(enforce);
-    let mut validators: Vec<Box<dyn Validator>> = vec![Box::new(PodSecurity::new(Policy { enforce, warn, audit }))];
+    let warn =
+        a.pod_security_warn.as_deref().map(|v| level("pod-security-warn", v)).transpose()?.unwrap_or(enforce);
+    let audit = a
+        .pod_security_audit
+        .as_deref()
+        .map(|v| level("pod-security-audit", v))
+        .transpose()?
+        .unwrap_or(enforce);
+    let mut validators: Vec<Box<dyn Validator>> =
+        vec![Box::new(PodSecurity::new(Policy { enforce, warn, audit }))];
     let images = ImageRules {
         allowed_registries: a.allowed_registries.clone(),
         disallow_latest: a.disallow_latest,
@@ -219,7 +229,8 @@ fn build_engine(ctx: &Context, a: &PolicyArgs, inventory: Option<Vec<Value>>) ->
             if !path.exists() {
                 bail!(UsageError(format!("--policies {}: no such file or directory", path.display())));
             }
-            let warnings = gk.load_path(path).with_context(|| format!("loading policies from {}", path.display()))?;
+            let warnings =
+                gk.load_path(path).with_context(|| format!("loading policies from {}", path.display()))?;
             for w in warnings {
                 ctx.ui.warn(format!("{}: {}", w.source, w.message));
             }
@@ -377,7 +388,8 @@ fn read_manifest_file(path: &Path) -> Result<Vec<Doc>> {
     if content.len() as u64 > MAX_MANIFEST_BYTES {
         bail!("{}: larger than {MAX_MANIFEST_BYTES} bytes", path.display());
     }
-    let text = String::from_utf8(content).map_err(|e| anyhow::anyhow!("{}: not UTF-8: {e}", path.display()))?;
+    let text =
+        String::from_utf8(content).map_err(|e| anyhow::anyhow!("{}: not UTF-8: {e}", path.display()))?;
     parse_manifests(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
@@ -399,7 +411,8 @@ fn parse_manifests(text: &str) -> Result<Vec<Doc>, String> {
             chunk.clear();
             return Ok(());
         }
-        let v: Value = serde_saphyr::from_str(chunk).map_err(|e| format!("document at line {}: {e}", from + 1))?;
+        let v: Value =
+            serde_saphyr::from_str(chunk).map_err(|e| format!("document at line {}: {e}", from + 1))?;
         push_objects(v, from as u32 + 1, to as u32, docs);
         chunk.clear();
         Ok(())
@@ -483,7 +496,8 @@ fn audit(ctx: &Context, a: AuditArgs) -> Result<u8> {
         }
     }
     // Referential templates see every audited object as the cluster's inventory.
-    let inventory: Vec<Value> = files.iter().flat_map(|(_, docs)| docs.iter().map(|d| d.object.clone())).collect();
+    let inventory: Vec<Value> =
+        files.iter().flat_map(|(_, docs)| docs.iter().map(|d| d.object.clone())).collect();
     let mut engine = build_engine(ctx, &a.policy, Some(inventory.clone()))?;
     if a.policy.namespaces.is_none() {
         engine.set_namespaces(inventory);
@@ -494,7 +508,8 @@ fn audit(ctx: &Context, a: AuditArgs) -> Result<u8> {
         let mut result = ScanResult::new(target.clone(), ResultClass::Config, "kubernetes");
         let mut successes = 0u32;
         for doc in docs {
-            let decision = engine.audit(&doc.object).map_err(|e| anyhow::anyhow!("{target}:{}: {e}", doc.start_line))?;
+            let decision =
+                engine.audit(&doc.object).map_err(|e| anyhow::anyhow!("{target}:{}: {e}", doc.start_line))?;
             if decision.findings.is_empty() {
                 successes += 1;
             }
@@ -580,8 +595,8 @@ fn misconfiguration(f: &Finding, doc: &Doc) -> Misconfiguration {
 
 fn certs(ctx: &Context, a: CertsArgs) -> Result<u8> {
     use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-        SanType,
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+        KeyUsagePurpose, SanType,
     };
     let not_before = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
     let not_after = not_before + time::Duration::days(i64::from(a.days.max(1)));
@@ -589,8 +604,10 @@ fn certs(ctx: &Context, a: CertsArgs) -> Result<u8> {
     let ca_key = KeyPair::generate().context("generating the CA key")?;
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca.distinguished_name.push(DnType::CommonName, format!("rampart admission CA ({}.{})", a.service, a.namespace));
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca.distinguished_name
+        .push(DnType::CommonName, format!("rampart admission CA ({}.{})", a.service, a.namespace));
+    ca.key_usages =
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     ca.not_before = not_before;
     ca.not_after = not_after;
     let ca_cert = ca.self_signed(&ca_key)?;
@@ -598,8 +615,12 @@ fn certs(ctx: &Context, a: CertsArgs) -> Result<u8> {
 
     let svc = &a.service;
     let ns = &a.namespace;
-    let mut names =
-        vec![svc.clone(), format!("{svc}.{ns}"), format!("{svc}.{ns}.svc"), format!("{svc}.{ns}.svc.cluster.local")];
+    let mut names = vec![
+        svc.clone(),
+        format!("{svc}.{ns}"),
+        format!("{svc}.{ns}.svc"),
+        format!("{svc}.{ns}.svc.cluster.local"),
+    ];
     names.extend(a.hosts.iter().filter(|h| h.parse::<IpAddr>().is_err()).cloned());
     let key = KeyPair::generate().context("generating the serving key")?;
     let mut params = CertificateParams::new(names.clone())?;
@@ -624,7 +645,12 @@ fn certs(ctx: &Context, a: CertsArgs) -> Result<u8> {
     ctx.ui.info(format!(
         "wrote ca.crt, ca.key, tls.crt, tls.key to {} for {}",
         a.output.display(),
-        names.iter().chain(a.hosts.iter().filter(|h| h.parse::<IpAddr>().is_ok())).cloned().collect::<Vec<_>>().join(", ")
+        names
+            .iter()
+            .chain(a.hosts.iter().filter(|h| h.parse::<IpAddr>().is_ok()))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     Ok(0)
 }
@@ -632,7 +658,8 @@ fn certs(ctx: &Context, a: CertsArgs) -> Result<u8> {
 /// Writes through a temporary file, private keys readable by the owner only.
 fn write_file(path: &Path, content: &str, private: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing {}", path.display()))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing {}", path.display()))?;
     #[cfg(unix)]
     if private {
         use std::os::unix::fs::PermissionsExt;
@@ -651,8 +678,13 @@ fn write_file(path: &Path, content: &str, private: bool) -> Result<()> {
 fn manifests(a: ManifestsArgs) -> Result<u8> {
     let read = |name: &str| {
         let p = a.certs.join(name);
-        std::fs::read_to_string(&p)
-            .with_context(|| format!("reading {} (create it with `rampart admission certs -o {}`)", p.display(), a.certs.display()))
+        std::fs::read_to_string(&p).with_context(|| {
+            format!(
+                "reading {} (create it with `rampart admission certs -o {}`)",
+                p.display(),
+                a.certs.display()
+            )
+        })
     };
     let ca = read("ca.crt")?;
     let tls_crt = read("tls.crt")?;
@@ -675,7 +707,10 @@ fn manifests(a: ManifestsArgs) -> Result<u8> {
         "--tls-key=/tls/tls.key".into(),
         "--addr=0.0.0.0:8443".into(),
         format!("--pod-security={}", a.pod_security),
-        format!("--failure-policy={}", if matches!(a.failure_policy, FailurePolicyArg::Fail) { "fail" } else { "ignore" }),
+        format!(
+            "--failure-policy={}",
+            if matches!(a.failure_policy, FailurePolicyArg::Fail) { "fail" } else { "ignore" }
+        ),
         // Answer before the API server gives up on the call.
         format!("--timeout-ms={}", u64::from(a.timeout_seconds) * 1000 - 500),
         "--decision-log=-".into(),
@@ -689,51 +724,51 @@ fn manifests(a: ManifestsArgs) -> Result<u8> {
             "metadata": {"name": format!("{name}-tls"), "namespace": ns, "labels": labels},
             "data": {"tls.crt": b64(&tls_crt), "tls.key": b64(&tls_key)}}),
         json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": ns, "labels": labels},
-            "spec": {
-                "replicas": a.replicas,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "serviceAccountName": name,
-                        "automountServiceAccountToken": false,
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {
+            "replicas": a.replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "serviceAccountName": name,
+                    "automountServiceAccountToken": false,
+                    "securityContext": {
+                        "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+                        "seccompProfile": {"type": "RuntimeDefault"}
+                    },
+                    "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+                        "weight": 100,
+                        "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": labels}}
+                    }]}},
+                    "containers": [{
+                        "name": "webhook",
+                        "image": a.image,
+                        "imagePullPolicy": "Always",
+                        "args": args,
+                        "ports": [{"name": "https", "containerPort": 8443, "protocol": "TCP"}],
+                        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "https", "scheme": "HTTPS"}, "periodSeconds": 5},
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "https", "scheme": "HTTPS"}, "periodSeconds": 10},
+                        "resources": {
+                            "requests": {"cpu": "100m", "memory": "64Mi"},
+                            "limits": {"cpu": "1", "memory": "256Mi"}
+                        },
                         "securityContext": {
-                            "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+                            "allowPrivilegeEscalation": false,
+                            "readOnlyRootFilesystem": true,
+                            "runAsNonRoot": true,
+                            "runAsUser": 65532,
+                            "runAsGroup": 65532,
+                            "privileged": false,
+                            "capabilities": {"drop": ["ALL"]},
                             "seccompProfile": {"type": "RuntimeDefault"}
                         },
-                        "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
-                            "weight": 100,
-                            "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": labels}}
-                        }]}},
-                        "containers": [{
-                            "name": "webhook",
-                            "image": a.image,
-                            "imagePullPolicy": "Always",
-                            "args": args,
-                            "ports": [{"name": "https", "containerPort": 8443, "protocol": "TCP"}],
-                            "readinessProbe": {"httpGet": {"path": "/readyz", "port": "https", "scheme": "HTTPS"}, "periodSeconds": 5},
-                            "livenessProbe": {"httpGet": {"path": "/healthz", "port": "https", "scheme": "HTTPS"}, "periodSeconds": 10},
-                            "resources": {
-                                "requests": {"cpu": "100m", "memory": "64Mi"},
-                                "limits": {"cpu": "1", "memory": "256Mi"}
-                            },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": false,
-                                "readOnlyRootFilesystem": true,
-                                "runAsNonRoot": true,
-                                "runAsUser": 65532,
-                                "runAsGroup": 65532,
-                                "privileged": false,
-                                "capabilities": {"drop": ["ALL"]},
-                                "seccompProfile": {"type": "RuntimeDefault"}
-                            },
-                            "volumeMounts": [{"name": "tls", "mountPath": "/tls", "readOnly": true}]
-                        }],
-                        "volumes": [{"name": "tls", "secret": {"secretName": format!("{name}-tls")}}]
-                    }
+                        "volumeMounts": [{"name": "tls", "mountPath": "/tls", "readOnly": true}]
+                    }],
+                    "volumes": [{"name": "tls", "secret": {"secretName": format!("{name}-tls")}}]
                 }
-            }}),
+            }
+        }}),
         json!({"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": name, "namespace": ns, "labels": labels},
             "spec": {"type": "ClusterIP", "selector": labels,
@@ -742,26 +777,26 @@ fn manifests(a: ManifestsArgs) -> Result<u8> {
             "metadata": {"name": name, "namespace": ns, "labels": labels},
             "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}}}),
         json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-            "metadata": {"name": name, "labels": labels},
-            "webhooks": [{
-                "name": format!("validation.{name}.{ns}.svc"),
-                "admissionReviewVersions": ["v1"],
-                "sideEffects": "None",
-                "failurePolicy": if matches!(a.failure_policy, FailurePolicyArg::Fail) { "Fail" } else { "Ignore" },
-                "matchPolicy": "Equivalent",
-                "timeoutSeconds": a.timeout_seconds,
-                "clientConfig": {
-                    "service": {"name": name, "namespace": ns, "path": "/validate", "port": 443},
-                    "caBundle": b64(&ca)
-                },
-                "namespaceSelector": {"matchExpressions": [
-                    {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": exempt}
-                ]},
-                "rules": [{
-                    "apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
-                    "resources": ["*", "pods/ephemeralcontainers"], "scope": "*"
-                }]
-            }]}),
+        "metadata": {"name": name, "labels": labels},
+        "webhooks": [{
+            "name": format!("validation.{name}.{ns}.svc"),
+            "admissionReviewVersions": ["v1"],
+            "sideEffects": "None",
+            "failurePolicy": if matches!(a.failure_policy, FailurePolicyArg::Fail) { "Fail" } else { "Ignore" },
+            "matchPolicy": "Equivalent",
+            "timeoutSeconds": a.timeout_seconds,
+            "clientConfig": {
+                "service": {"name": name, "namespace": ns, "path": "/validate", "port": 443},
+                "caBundle": b64(&ca)
+            },
+            "namespaceSelector": {"matchExpressions": [
+                {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": exempt}
+            ]},
+            "rules": [{
+                "apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+                "resources": ["*", "pods/ephemeralcontainers"], "scope": "*"
+            }]
+        }]}),
     ];
     let mut out = String::new();
     for o in objects {
@@ -795,7 +830,9 @@ mod tests {
 
     #[test]
     fn base64_matches_the_standard_alphabet() {
-        for (input, want) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+        for (input, want) in
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")]
+        {
             assert_eq!(base64(input.as_bytes()), want);
         }
     }

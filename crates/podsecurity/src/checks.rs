@@ -142,10 +142,38 @@ pub static CONTROLS: &[Control] = &[
         overrides: &[],
         check: host_path_volumes,
     },
-    Control { id: "hostPorts", level: Level::Baseline, title: "Host Ports", since: 0, overrides: &[], check: host_ports },
-    Control { id: "appArmorProfile", level: Level::Baseline, title: "AppArmor", since: 0, overrides: &[], check: apparmor },
-    Control { id: "seLinuxOptions", level: Level::Baseline, title: "SELinux", since: 0, overrides: &[], check: selinux },
-    Control { id: "procMount", level: Level::Baseline, title: "/proc Mount Type", since: 0, overrides: &[], check: proc_mount },
+    Control {
+        id: "hostPorts",
+        level: Level::Baseline,
+        title: "Host Ports",
+        since: 0,
+        overrides: &[],
+        check: host_ports,
+    },
+    Control {
+        id: "appArmorProfile",
+        level: Level::Baseline,
+        title: "AppArmor",
+        since: 0,
+        overrides: &[],
+        check: apparmor,
+    },
+    Control {
+        id: "seLinuxOptions",
+        level: Level::Baseline,
+        title: "SELinux",
+        since: 0,
+        overrides: &[],
+        check: selinux,
+    },
+    Control {
+        id: "procMount",
+        level: Level::Baseline,
+        title: "/proc Mount Type",
+        since: 0,
+        overrides: &[],
+        check: proc_mount,
+    },
     Control {
         id: "seccompProfile_baseline",
         level: Level::Baseline,
@@ -154,7 +182,14 @@ pub static CONTROLS: &[Control] = &[
         overrides: &[],
         check: seccomp_baseline,
     },
-    Control { id: "sysctls", level: Level::Baseline, title: "Sysctls", since: 0, overrides: &[], check: sysctls },
+    Control {
+        id: "sysctls",
+        level: Level::Baseline,
+        title: "Sysctls",
+        since: 0,
+        overrides: &[],
+        check: sysctls,
+    },
     Control {
         id: "restrictedVolumes",
         level: Level::Restricted,
@@ -207,12 +242,18 @@ pub static CONTROLS: &[Control] = &[
 
 fn host_process(pod: &Pod<'_>, _: u32) -> Option<(String, String)> {
     let pod_set = is_true(pod.pod_sc("/windowsOptions/hostProcess"));
-    let bad: Vec<&str> =
-        pod.containers().filter(|(_, c)| is_true(sc(c, "/windowsOptions/hostProcess"))).map(|(n, _)| n).collect();
+    let bad: Vec<&str> = pod
+        .containers()
+        .filter(|(_, c)| is_true(sc(c, "/windowsOptions/hostProcess")))
+        .map(|(n, _)| n)
+        .collect();
     if !pod_set && bad.is_empty() {
         return None;
     }
-    forbid("hostProcess", format!("{} must not set securityContext.windowsOptions.hostProcess=true", setters(pod_set, &bad)))
+    forbid(
+        "hostProcess",
+        format!("{} must not set securityContext.windowsOptions.hostProcess=true", setters(pod_set, &bad)),
+    )
 }
 
 fn host_namespaces(pod: &Pod<'_>, _: u32) -> Option<(String, String)> {
@@ -228,7 +269,8 @@ fn host_namespaces(pod: &Pod<'_>, _: u32) -> Option<(String, String)> {
 }
 
 fn privileged(pod: &Pod<'_>, _: u32) -> Option<(String, String)> {
-    let bad: Vec<&str> = pod.containers().filter(|(_, c)| is_true(sc(c, "/privileged"))).map(|(n, _)| n).collect();
+    let bad: Vec<&str> =
+        pod.containers().filter(|(_, c)| is_true(sc(c, "/privileged"))).map(|(n, _)| n).collect();
     if bad.is_empty() {
         return None;
     }
@@ -345,7 +387,9 @@ fn apparmor(pod: &Pod<'_>, minor: u32) -> Option<(String, String)> {
     let mut details = Vec::new();
     let mut annotations: Vec<String> = pod
         .annotations()
-        .filter(|(k, v)| k.starts_with(APPARMOR_ANNOTATION) && !(*v == "runtime/default" || v.starts_with("localhost/")))
+        .filter(|(k, v)| {
+            k.starts_with(APPARMOR_ANNOTATION) && !(*v == "runtime/default" || v.starts_with("localhost/"))
+        })
         .map(|(k, v)| format!("{k}={v:?}"))
         .collect();
     annotations.sort();
@@ -419,19 +463,25 @@ fn selinux(pod: &Pod<'_>, minor: u32) -> Option<(String, String)> {
         bad
     };
     let pod_bad = judge(pod.pod_sc("/seLinuxOptions"));
-    let bad: Vec<&str> = pod.containers().filter(|(_, c)| judge(sc(c, "/seLinuxOptions"))).map(|(n, _)| n).collect();
+    let bad: Vec<&str> =
+        pod.containers().filter(|(_, c)| judge(sc(c, "/seLinuxOptions"))).map(|(n, _)| n).collect();
     if !pod_bad && bad.is_empty() {
         return None;
     }
     let mut data = Vec::new();
-    for (one, many, list) in [("type", "types", &types), ("user", "users", &users), ("role", "roles", &roles)] {
+    for (one, many, list) in [("type", "types", &types), ("user", "users", &users), ("role", "roles", &roles)]
+    {
         if !list.is_empty() {
             data.push(format!("{} {}", plural(one, many, list.len()), join_quote(list)));
         }
     }
     forbid(
         "seLinuxOptions",
-        format!("{} set forbidden securityContext.seLinuxOptions: {}", setters(pod_bad, &bad), data.join("; ")),
+        format!(
+            "{} set forbidden securityContext.seLinuxOptions: {}",
+            setters(pod_bad, &bad),
+            data.join("; ")
+        ),
     )
 }
 
@@ -452,7 +502,11 @@ fn proc_mount(pod: &Pod<'_>, _: u32) -> Option<(String, String)> {
     }
     forbid(
         "procMount",
-        format!("{} must not set securityContext.procMount to {}", containers_phrase(&bad), join_quote(&values)),
+        format!(
+            "{} must not set securityContext.procMount to {}",
+            containers_phrase(&bad),
+            join_quote(&values)
+        ),
     )
 }
 
@@ -465,7 +519,8 @@ fn seccomp_baseline(pod: &Pod<'_>, minor: u32) -> Option<(String, String)> {
         let mut bad: Vec<String> = pod
             .annotations()
             .filter(|(k, v)| {
-                (*k == SECCOMP_POD_ANNOTATION || k.starts_with(SECCOMP_CONTAINER_ANNOTATION)) && *v == "unconfined"
+                (*k == SECCOMP_POD_ANNOTATION || k.starts_with(SECCOMP_CONTAINER_ANNOTATION))
+                    && *v == "unconfined"
             })
             .map(|(k, v)| format!("{k}={v:?}"))
             .collect();
@@ -477,13 +532,17 @@ fn seccomp_baseline(pod: &Pod<'_>, minor: u32) -> Option<(String, String)> {
     }
     let unconfined = |v: Option<&Value>| v.and_then(Value::as_str) == Some("Unconfined");
     let pod_bad = unconfined(pod.pod_sc("/seccompProfile/type"));
-    let bad: Vec<&str> = pod.containers().filter(|(_, c)| unconfined(sc(c, "/seccompProfile/type"))).map(|(n, _)| n).collect();
+    let bad: Vec<&str> =
+        pod.containers().filter(|(_, c)| unconfined(sc(c, "/seccompProfile/type"))).map(|(n, _)| n).collect();
     if !pod_bad && bad.is_empty() {
         return None;
     }
     forbid(
         "seccompProfile",
-        format!("{} must not set securityContext.seccompProfile.type to \"Unconfined\"", setters(pod_bad, &bad)),
+        format!(
+            "{} must not set securityContext.seccompProfile.type to \"Unconfined\"",
+            setters(pod_bad, &bad)
+        ),
     )
 }
 
@@ -527,8 +586,16 @@ fn sysctls(pod: &Pod<'_>, minor: u32) -> Option<(String, String)> {
     forbid("forbidden sysctls", bad.join(", "))
 }
 
-const RESTRICTED_VOLUME_TYPES: &[&str] =
-    &["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+const RESTRICTED_VOLUME_TYPES: &[&str] = &[
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
 
 fn restricted_volumes(pod: &Pod<'_>, _: u32) -> Option<(String, String)> {
     let mut names = Vec::new();
@@ -590,10 +657,14 @@ fn run_as_non_root(pod: &Pod<'_>, _: u32) -> Option<(String, String)> {
     }
     let mut details = Vec::new();
     if pod_bad || !explicit.is_empty() {
-        details.push(format!("{} must not set securityContext.runAsNonRoot=false", setters(pod_bad, &explicit)));
+        details
+            .push(format!("{} must not set securityContext.runAsNonRoot=false", setters(pod_bad, &explicit)));
     }
     if !implicit.is_empty() {
-        details.push(format!("pod or {} must set securityContext.runAsNonRoot=true", containers_phrase(&implicit)));
+        details.push(format!(
+            "pod or {} must set securityContext.runAsNonRoot=true",
+            containers_phrase(&implicit)
+        ));
     }
     if details.is_empty() {
         return None;
@@ -604,7 +675,8 @@ fn run_as_non_root(pod: &Pod<'_>, _: u32) -> Option<(String, String)> {
 fn run_as_user(pod: &Pod<'_>, _: u32) -> Option<(String, String)> {
     let zero = |v: Option<&Value>| v.and_then(Value::as_i64) == Some(0);
     let pod_bad = zero(pod.pod_sc("/runAsUser"));
-    let bad: Vec<&str> = pod.containers().filter(|(_, c)| zero(sc(c, "/runAsUser"))).map(|(n, _)| n).collect();
+    let bad: Vec<&str> =
+        pod.containers().filter(|(_, c)| zero(sc(c, "/runAsUser"))).map(|(n, _)| n).collect();
     if !pod_bad && bad.is_empty() {
         return None;
     }
@@ -672,7 +744,10 @@ fn capabilities_restricted(pod: &Pod<'_>, minor: u32) -> Option<(String, String)
     let (adding, caps) = added_outside(pod, &["NET_BIND_SERVICE"]);
     let mut details = Vec::new();
     if !missing_drop.is_empty() {
-        details.push(format!("{} must set securityContext.capabilities.drop=[\"ALL\"]", containers_phrase(&missing_drop)));
+        details.push(format!(
+            "{} must set securityContext.capabilities.drop=[\"ALL\"]",
+            containers_phrase(&missing_drop)
+        ));
     }
     if !adding.is_empty() {
         details.push(format!(

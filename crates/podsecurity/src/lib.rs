@@ -88,7 +88,8 @@ pub fn pod_of(object: &Value) -> Option<Pod<'_>> {
 pub fn evaluate(pod: &Pod<'_>, lv: LevelVersion) -> Vec<Violation> {
     let minor = lv.version.minor();
     let applies = |c: &Control| c.level <= lv.level && c.level > Level::Privileged && c.since <= minor;
-    let overridden: Vec<&str> = CONTROLS.iter().filter(|c| applies(c)).flat_map(|c| c.overrides.iter().copied()).collect();
+    let overridden: Vec<&str> =
+        CONTROLS.iter().filter(|c| applies(c)).flat_map(|c| c.overrides.iter().copied()).collect();
     CONTROLS
         .iter()
         .filter(|c| applies(c) && !overridden.contains(&c.id))

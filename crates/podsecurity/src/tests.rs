@@ -124,7 +124,9 @@ fn cases() -> Vec<Case> {
                 "initContainers": [{"name": "init", "securityContext": {"privileged": true}}],
                 "ephemeralContainers": [{"name": "debug", "securityContext": {"privileged": true}}]
             }})),
-            baseline: &["privileged (containers \"init\", \"debug\" must not set securityContext.privileged=true)"],
+            baseline: &[
+                "privileged (containers \"init\", \"debug\" must not set securityContext.privileged=true)",
+            ],
             restricted: &[
                 "privileged (containers \"init\", \"debug\" must not set securityContext.privileged=true)",
                 "allowPrivilegeEscalation != false (containers \"init\", \"debug\" must set securityContext.allowPrivilegeEscalation=false)",
@@ -150,7 +152,9 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "non-default capabilities",
-            object: container(json!({"capabilities": {"add": ["SYS_ADMIN", "NET_ADMIN", "CHOWN"], "drop": null}})),
+            object: container(
+                json!({"capabilities": {"add": ["SYS_ADMIN", "NET_ADMIN", "CHOWN"], "drop": null}}),
+            ),
             baseline: &[
                 "non-default capabilities (container \"app\" must not include \"NET_ADMIN\", \"SYS_ADMIN\" in securityContext.capabilities.add)",
             ],
@@ -171,9 +175,13 @@ fn cases() -> Vec<Case> {
         // HostPath volumes
         Case {
             name: "hostPath volume",
-            object: pod(json!({"spec": {"volumes": [{}, {}, {"name": "host", "hostPath": {"path": "/var/run"}}]}})),
+            object: pod(
+                json!({"spec": {"volumes": [{}, {}, {"name": "host", "hostPath": {"path": "/var/run"}}]}}),
+            ),
             baseline: &["hostPath volumes (volume \"host\")"],
-            restricted: &["restricted volume types (volume \"host\" uses restricted volume type \"hostPath\")"],
+            restricted: &[
+                "restricted volume types (volume \"host\" uses restricted volume type \"hostPath\")",
+            ],
         },
         // Restricted volume types
         Case {
@@ -218,7 +226,9 @@ fn cases() -> Vec<Case> {
                 "container.apparmor.security.beta.kubernetes.io/app": "unconfined",
                 "container.apparmor.security.beta.kubernetes.io/side": "localhost/profile"
             }}})),
-            baseline: &["forbidden AppArmor profile (container.apparmor.security.beta.kubernetes.io/app=\"unconfined\")"],
+            baseline: &[
+                "forbidden AppArmor profile (container.apparmor.security.beta.kubernetes.io/app=\"unconfined\")",
+            ],
             restricted: &[
                 "forbidden AppArmor profile (container.apparmor.security.beta.kubernetes.io/app=\"unconfined\")",
             ],
@@ -261,7 +271,9 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "selinux allowed types and level",
-            object: container(json!({"seLinuxOptions": {"type": "container_engine_t", "level": "s0:c123,c456"}})),
+            object: container(
+                json!({"seLinuxOptions": {"type": "container_engine_t", "level": "s0:c123,c456"}}),
+            ),
             baseline: &[],
             restricted: &[],
         },
@@ -269,8 +281,12 @@ fn cases() -> Vec<Case> {
         Case {
             name: "unmasked proc mount",
             object: container(json!({"procMount": "Unmasked"})),
-            baseline: &["procMount (container \"app\" must not set securityContext.procMount to \"Unmasked\")"],
-            restricted: &["procMount (container \"app\" must not set securityContext.procMount to \"Unmasked\")"],
+            baseline: &[
+                "procMount (container \"app\" must not set securityContext.procMount to \"Unmasked\")",
+            ],
+            restricted: &[
+                "procMount (container \"app\" must not set securityContext.procMount to \"Unmasked\")",
+            ],
         },
         Case {
             name: "default proc mount",
@@ -433,8 +449,14 @@ fn workloads_are_evaluated_through_their_template() {
             object["kind"]
         );
     }
-    assert!(evaluate_object(&json!({"kind": "Service", "spec": {}}), LevelVersion::latest(Level::Restricted)).is_none());
-    assert!(evaluate_object(&json!({"kind": "Deployment", "spec": {}}), LevelVersion::latest(Level::Restricted)).is_none());
+    assert!(
+        evaluate_object(&json!({"kind": "Service", "spec": {}}), LevelVersion::latest(Level::Restricted))
+            .is_none()
+    );
+    assert!(
+        evaluate_object(&json!({"kind": "Deployment", "spec": {}}), LevelVersion::latest(Level::Restricted))
+            .is_none()
+    );
     assert!(is_pod_kind("CronJob") && !is_pod_kind("ConfigMap"));
 }
 
@@ -449,7 +471,9 @@ fn versions_change_the_rules() {
     assert_eq!(run(&caps, "restricted:v1.22").len(), 2);
     assert_eq!(run(&caps, "restricted:v1.23").len(), 3);
     // Safe sysctls grew.
-    let sysctl = pod(json!({"spec": {"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_keepalive_time", "value": "1"}]}}}));
+    let sysctl = pod(
+        json!({"spec": {"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_keepalive_time", "value": "1"}]}}}),
+    );
     assert_eq!(run(&sysctl, "baseline:v1.28"), ["forbidden sysctls (net.ipv4.tcp_keepalive_time)"]);
     assert!(run(&sysctl, "baseline:v1.29").is_empty());
     // container_engine_t is allowed from v1.31.
@@ -457,7 +481,8 @@ fn versions_change_the_rules() {
     assert_eq!(run(&selinux, "baseline:v1.30").len(), 1);
     assert!(run(&selinux, "baseline:v1.31").is_empty());
     // Before v1.19 the seccomp profile was an annotation.
-    let annotated = pod(json!({"metadata": {"annotations": {"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}}}));
+    let annotated =
+        pod(json!({"metadata": {"annotations": {"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}}}));
     assert_eq!(
         run(&annotated, "baseline:v1.18"),
         ["seccompProfile (forbidden annotations seccomp.security.alpha.kubernetes.io/pod=\"unconfined\")"]
