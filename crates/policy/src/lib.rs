@@ -1,32 +1,60 @@
 //! Rego policies: OPA Gatekeeper ConstraintTemplates and Constraints evaluated
 //! against admission requests, and the Gatekeeper `Suite` test runner.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+mod compat;
+mod constraint;
+mod schema;
 pub mod suite;
+mod template;
+mod yaml;
+
+use constraint::{Constraint, MatchError, Target};
+use template::{Parsed, Template, TemplateSource};
+use yaml::str_at;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{source_name}: {message}")]
+    #[error("{source_name}: invalid YAML: {message}")]
     Yaml { source_name: String, message: String },
     /// A document is not a valid ConstraintTemplate / Constraint / Suite.
     #[error("{source_name}: {message}")]
     Invalid { source_name: String, message: String },
+    /// Constraint parameters that do not fit the template's schema.
+    #[error(
+        "{source_name}: constraint {constraint}: parameters do not match the template's schema: {message}"
+    )]
+    Schema { source_name: String, constraint: String, message: String },
     /// Rego that does not compile, with the template it came from.
     #[error("{source_name}: template {template}: {message}")]
     Rego { source_name: String, template: String, message: String },
     /// Evaluation failed at review time.
     #[error("constraint {template}/{constraint}: {message}")]
     Eval { template: String, constraint: String, message: String },
+    /// The request is not an AdmissionRequest we can review.
+    #[error("invalid admission request: {0}")]
+    Request(String),
 }
 
-/// Something that loaded with a caveat (a CEL-only template, an unknown kind).
+/// Something that loaded with a caveat (a CEL-only template, a constraint
+/// whose template is missing).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadWarning {
     pub source: String,
     pub message: String,
+}
+
+impl std::fmt::Display for LoadWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.source, self.message)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +62,17 @@ pub enum EnforcementAction {
     Deny,
     Warn,
     Dryrun,
+}
+
+impl EnforcementAction {
+    /// Gatekeeper's spelling (`deny`, `warn`, `dryrun`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnforcementAction::Deny => "deny",
+            EnforcementAction::Warn => "warn",
+            EnforcementAction::Dryrun => "dryrun",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,59 +83,420 @@ pub struct Violation {
     pub constraint: String,
     pub message: String,
     pub action: EnforcementAction,
-    pub details: Option<serde_json::Value>,
+    pub details: Option<Json>,
 }
 
 /// Loaded ConstraintTemplates and Constraints. `Send + Sync`: `review` may be
-/// called from many threads at once.
-#[derive(Default)]
-pub struct Gatekeeper {}
+/// called from many threads at once; templates are compiled once, when they
+/// or the inventory change.
+pub struct Gatekeeper {
+    templates: BTreeMap<String, Template>,
+    /// Kinds of templates that loaded but cannot run, with the reason.
+    unsupported: BTreeMap<String, String>,
+    /// Keyed by (kind, name), so results come in a stable order.
+    constraints: BTreeMap<(String, String), Constraint>,
+    /// `{"inventory": {...}}`: the base data every template is compiled with.
+    data: regorus::Value,
+}
+
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Gatekeeper>();
+};
+
+/// JSON to a Rego value, without an intermediate copy.
+pub(crate) fn to_rego(v: &Json) -> regorus::Value {
+    // A serde_json value always deserializes; the fallback is unreachable in practice.
+    regorus::Value::deserialize(v).unwrap_or(regorus::Value::Undefined)
+}
+
+fn key(s: &str) -> regorus::Value {
+    regorus::Value::from(s)
+}
+
+impl Default for Gatekeeper {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Gatekeeper {
     pub fn new() -> Self {
-        Self::default()
+        let mut g = Gatekeeper {
+            templates: BTreeMap::new(),
+            unsupported: BTreeMap::new(),
+            constraints: BTreeMap::new(),
+            data: regorus::Value::new_object(),
+        };
+        g.set_inventory(Vec::new());
+        g
     }
 
-    /// Load every ConstraintTemplate and Constraint (YAML, multi-document)
-    /// found under a file or directory.
+    /// Templates that loaded and can run, by kind.
+    pub fn template_kinds(&self) -> impl Iterator<Item = &str> {
+        self.templates.keys().map(String::as_str)
+    }
+
+    /// Loaded constraints as (kind, name).
+    pub fn constraints(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.constraints.keys().map(|(k, n)| (k.as_str(), n.as_str()))
+    }
+
+    /// Load every ConstraintTemplate and Constraint (YAML or JSON, multi-document)
+    /// in a file, or in the `*.yaml`, `*.yml` and `*.json` files under a
+    /// directory. Other documents (suites, sample objects) are skipped.
+    /// Templates load before constraints, whatever the file order.
     pub fn load_path(&mut self, path: &Path) -> Result<Vec<LoadWarning>, Error> {
-        let _ = path;
-        Ok(Vec::new())
+        let mut files = Vec::new();
+        collect_files(path, &mut files, 0)?;
+        let mut templates = Vec::new();
+        let mut constraints = Vec::new();
+        for file in files {
+            let source = file.display().to_string();
+            for doc in yaml::read_documents(&file)? {
+                let api = str_at(&doc, &["apiVersion"]).unwrap_or_default();
+                let group = api.split('/').next().unwrap_or_default();
+                if group == "templates.gatekeeper.sh" && str_at(&doc, &["kind"]) == Some("ConstraintTemplate")
+                {
+                    templates.push((doc, source.clone()));
+                } else if group == "constraints.gatekeeper.sh" {
+                    constraints.push((doc, source.clone()));
+                }
+            }
+        }
+        let mut warnings = Vec::new();
+        for (doc, source) in &templates {
+            warnings.extend(self.add_template(doc, source)?);
+        }
+        for (doc, source) in &constraints {
+            let kind = str_at(doc, &["kind"]).unwrap_or_default();
+            let name = str_at(doc, &["metadata", "name"]).unwrap_or_default();
+            if self.unsupported.contains_key(kind) {
+                warnings.push(LoadWarning {
+                    source: source.clone(),
+                    message: format!("constraint {kind}/{name} skipped: its template is unsupported"),
+                });
+            } else if !self.templates.contains_key(kind) {
+                warnings.push(LoadWarning {
+                    source: source.clone(),
+                    message: format!(
+                        "constraint {kind}/{name} skipped: no ConstraintTemplate defines kind {kind}"
+                    ),
+                });
+            } else {
+                self.add_constraint(doc, source)?;
+            }
+        }
+        Ok(warnings)
     }
 
-    pub fn add_template(&mut self, doc: &serde_json::Value, source: &str) -> Result<Vec<LoadWarning>, Error> {
-        let _ = (doc, source);
-        Ok(Vec::new())
+    /// Add (or replace) a ConstraintTemplate. A template without Rego (CEL
+    /// only) or calling `external_data` loads with a warning and enforces nothing.
+    pub fn add_template(&mut self, doc: &Json, source: &str) -> Result<Vec<LoadWarning>, Error> {
+        match template::parse(doc, source)? {
+            Parsed::Rego(src) => {
+                let kind = src.kind.clone();
+                let compiled = Template::compile(src, &self.data)?;
+                self.unsupported.remove(&kind);
+                self.templates.insert(kind, compiled);
+                Ok(Vec::new())
+            }
+            Parsed::Unsupported { kind, warning } => {
+                self.templates.remove(&kind);
+                self.unsupported.insert(kind, warning.message.clone());
+                Ok(vec![warning])
+            }
+        }
     }
 
-    pub fn add_constraint(&mut self, doc: &serde_json::Value, source: &str) -> Result<(), Error> {
-        let _ = (doc, source);
+    /// Add (or replace) a Constraint; its template must be loaded first.
+    pub fn add_constraint(&mut self, doc: &Json, source: &str) -> Result<(), Error> {
+        let api = str_at(doc, &["apiVersion"]).unwrap_or_default();
+        if api.split('/').next() != Some("constraints.gatekeeper.sh") {
+            return Err(Error::Invalid {
+                source_name: source.to_string(),
+                message: format!("apiVersion `{api}` is not constraints.gatekeeper.sh/*"),
+            });
+        }
+        let kind = str_at(doc, &["kind"]).unwrap_or_default();
+        let template = match (self.templates.get(kind), self.unsupported.get(kind)) {
+            (Some(t), _) => t,
+            (None, Some(why)) => {
+                return Err(Error::Invalid { source_name: source.to_string(), message: why.clone() });
+            }
+            (None, None) => {
+                return Err(Error::Invalid {
+                    source_name: source.to_string(),
+                    message: format!("no ConstraintTemplate defines kind `{kind}`"),
+                });
+            }
+        };
+        let c = constraint::parse(doc, source, template.src.schema.as_ref())?;
+        self.constraints.insert((c.kind.clone(), c.name.clone()), c);
         Ok(())
     }
 
-    /// Objects visible to referential templates as `data.inventory`.
-    pub fn set_inventory(&mut self, objects: Vec<serde_json::Value>) {
-        let _ = objects;
+    /// Objects visible to referential templates as `data.inventory`
+    /// (`namespace[ns][apiVersion][kind][name]`, `cluster[apiVersion][kind][name]`).
+    /// Replaces the previous inventory and recompiles the templates.
+    pub fn set_inventory(&mut self, objects: Vec<Json>) {
+        let mut namespaced = serde_json::Map::new();
+        let mut cluster = serde_json::Map::new();
+        for obj in objects {
+            let (Some(api), Some(kind), Some(name)) = (
+                str_at(&obj, &["apiVersion"]).map(str::to_string),
+                str_at(&obj, &["kind"]).map(str::to_string),
+                str_at(&obj, &["metadata", "name"]).map(str::to_string),
+            ) else {
+                continue;
+            };
+            let root = match str_at(&obj, &["metadata", "namespace"]).filter(|n| !n.is_empty()) {
+                Some(ns) => {
+                    namespaced.entry(ns.to_string()).or_insert_with(|| Json::Object(Default::default()))
+                }
+                None => {
+                    cluster.entry(api.clone()).or_insert_with(|| Json::Object(Default::default()));
+                    let kinds = cluster.get_mut(&api).and_then(Json::as_object_mut);
+                    if let Some(kinds) = kinds {
+                        insert_named(kinds, &kind, &name, obj);
+                    }
+                    continue;
+                }
+            };
+            if let Some(by_api) = root.as_object_mut() {
+                let kinds = by_api.entry(api).or_insert_with(|| Json::Object(Default::default()));
+                if let Some(kinds) = kinds.as_object_mut() {
+                    insert_named(kinds, &kind, &name, obj);
+                }
+            }
+        }
+        let data = serde_json::json!({"inventory": {"namespace": namespaced, "cluster": cluster}});
+        self.data = to_rego(&data);
+        let sources: Vec<TemplateSource> = self.templates.values().map(|t| t.src.clone()).collect();
+        for src in sources {
+            let kind = src.kind.clone();
+            // The Rego compiled before; only the data changed, which cannot break it.
+            if let Ok(t) = Template::compile(src, &self.data) {
+                self.templates.insert(kind, t);
+            }
+        }
     }
 
-    /// Review an AdmissionRequest (AdmissionReview v1 `.request`); `namespace`
-    /// is the Namespace object of the request's namespace when known.
-    pub fn review(
-        &self,
-        request: &serde_json::Value,
-        namespace: Option<&serde_json::Value>,
-    ) -> Result<Vec<Violation>, Error> {
-        let _ = (request, namespace);
-        Ok(Vec::new())
+    /// Review an AdmissionRequest (AdmissionReview v1 `.request`) at the
+    /// validating webhook; `namespace` is the Namespace object of the
+    /// request's namespace when known (needed by `namespaceSelector`).
+    pub fn review(&self, request: &Json, namespace: Option<&Json>) -> Result<Vec<Violation>, Error> {
+        self.review_at(request, namespace, constraint::POINT_WEBHOOK)
     }
 
-    /// Audit an object that is not part of a request (reviewed as a CREATE).
-    pub fn audit_object(
-        &self,
-        object: &serde_json::Value,
-        namespace: Option<&serde_json::Value>,
-    ) -> Result<Vec<Violation>, Error> {
-        let _ = (object, namespace);
-        Ok(Vec::new())
+    /// Audit an object that is not part of a request: it is reviewed as a
+    /// CREATE of the object, with audit enforcement actions.
+    pub fn audit_object(&self, object: &Json, namespace: Option<&Json>) -> Result<Vec<Violation>, Error> {
+        self.review_at(&request_for(object, "CREATE"), namespace, constraint::POINT_AUDIT)
     }
+
+    pub(crate) fn review_at<'a>(
+        &self,
+        request: &'a Json,
+        namespace: Option<&'a Json>,
+        point: &str,
+    ) -> Result<Vec<Violation>, Error> {
+        if !request.is_object() {
+            return Err(Error::Request("the request is not an object".into()));
+        }
+        let object = request.get("object").filter(|o| !o.is_null());
+        let old_object = request.get("oldObject").filter(|o| !o.is_null());
+        let subject = object.or(old_object).ok_or_else(|| Error::Request("no object or oldObject".into()))?;
+        let (group, kind) = match request.get("kind") {
+            Some(k) if k.is_object() => {
+                (str_at(k, &["group"]).unwrap_or_default(), str_at(k, &["kind"]).unwrap_or_default())
+            }
+            _ => {
+                let api = str_at(subject, &["apiVersion"]).unwrap_or_default();
+                let group = api.rsplit_once('/').map(|(g, _)| g).unwrap_or_default();
+                (group, str_at(subject, &["kind"]).unwrap_or_default())
+            }
+        };
+        if kind.is_empty() {
+            return Err(Error::Request("the request names no kind".into()));
+        }
+        let name = str_at(request, &["name"])
+            .filter(|n| !n.is_empty())
+            .or_else(|| str_at(subject, &["metadata", "name"]))
+            .unwrap_or_default();
+        let ns = str_at(request, &["namespace"])
+            .filter(|n| !n.is_empty())
+            .or_else(|| str_at(subject, &["metadata", "namespace"]))
+            .unwrap_or_default();
+        let target = |obj: &'a Json| Target {
+            group,
+            kind,
+            name,
+            namespace: ns,
+            labels: obj.pointer("/metadata/labels").and_then(Json::as_object),
+            namespace_object: namespace,
+        };
+        let subjects: Vec<&Json> = [object, old_object].into_iter().flatten().collect();
+
+        let mut review: Option<regorus::Value> = None;
+        let mut out = Vec::new();
+        for ((c_kind, c_name), c) in &self.constraints {
+            if !c.matcher.kind_matches(group, kind) {
+                continue;
+            }
+            let Some(action) = c.actions.at(point) else { continue };
+            let Some(template) = self.templates.get(c_kind) else { continue };
+            // An update is judged when either version of the object is selected,
+            // so relabelling cannot slip an object out of a constraint.
+            let mut selected = Ok(false);
+            for s in &subjects {
+                match c.matcher.matches(&target(s)) {
+                    Ok(true) => {
+                        selected = Ok(true);
+                        break;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        if selected.is_ok() {
+                            selected = Err(e);
+                        }
+                    }
+                }
+            }
+            match selected {
+                Ok(false) => continue,
+                Err(MatchError(message)) => {
+                    out.push(Violation {
+                        template: c_kind.clone(),
+                        constraint: c_name.clone(),
+                        message: format!("unable to match constraint: {message}"),
+                        action,
+                        details: None,
+                    });
+                    continue;
+                }
+                Ok(true) => {}
+            }
+            let review = review.get_or_insert_with(|| review_value(request, subject, namespace));
+            let mut input = regorus::value::Object::default();
+            input.insert(key("review"), review.clone());
+            input.insert(key("parameters"), c.parameters.clone());
+            let result =
+                template.policy.eval_with_input(regorus::Value::from(input)).map_err(|e| Error::Eval {
+                    template: c_kind.clone(),
+                    constraint: c_name.clone(),
+                    message: format!("{e:#}"),
+                })?;
+            collect_violations(&result, c_kind, c_name, action, &mut out);
+        }
+        Ok(out)
+    }
+}
+
+fn insert_named(kinds: &mut serde_json::Map<String, Json>, kind: &str, name: &str, obj: Json) {
+    let names = kinds.entry(kind.to_string()).or_insert_with(|| Json::Object(Default::default()));
+    if let Some(names) = names.as_object_mut() {
+        names.insert(name.to_string(), obj);
+    }
+}
+
+/// The AdmissionRequest Gatekeeper builds for an object outside a request.
+pub(crate) fn request_for(object: &Json, operation: &str) -> Json {
+    let api = str_at(object, &["apiVersion"]).unwrap_or_default();
+    let (group, version) = api.rsplit_once('/').unwrap_or(("", api));
+    let mut req = serde_json::json!({
+        "uid": "",
+        "kind": {"group": group, "version": version, "kind": str_at(object, &["kind"]).unwrap_or_default()},
+        "name": str_at(object, &["metadata", "name"]).unwrap_or_default(),
+        "operation": operation,
+        "userInfo": {},
+        "object": object,
+    });
+    if let Some(ns) = str_at(object, &["metadata", "namespace"]).filter(|n| !n.is_empty()) {
+        req["namespace"] = Json::from(ns);
+    }
+    req
+}
+
+/// `input.review`: the request, with the object filled in from `oldObject`
+/// on DELETE and the Namespace object where Gatekeeper puts it.
+fn review_value(request: &Json, subject: &Json, namespace: Option<&Json>) -> regorus::Value {
+    let mut review = to_rego(request);
+    if let Ok(obj) = review.as_object_mut() {
+        if request.get("object").is_none_or(Json::is_null) {
+            obj.insert(key("object"), to_rego(subject));
+        }
+        if let Some(ns) = namespace {
+            let ns = to_rego(ns);
+            let mut unstable = regorus::value::Object::default();
+            unstable.insert(key("namespace"), ns.clone());
+            obj.insert(key("namespaceObject"), ns);
+            obj.insert(key("_unstable"), regorus::Value::from(unstable));
+        }
+    }
+    review
+}
+
+fn collect_violations(
+    result: &regorus::Value,
+    kind: &str,
+    name: &str,
+    action: EnforcementAction,
+    out: &mut Vec<Violation>,
+) {
+    let items: Vec<&regorus::Value> = match result {
+        regorus::Value::Set(s) => s.iter().collect(),
+        regorus::Value::Array(a) => a.iter().collect(),
+        _ => return,
+    };
+    for item in items {
+        let msg = &item["msg"];
+        let message = match msg {
+            regorus::Value::String(s) => s.to_string(),
+            regorus::Value::Undefined => String::new(),
+            other => other.to_json_str().unwrap_or_default(),
+        };
+        let details = match &item["details"] {
+            regorus::Value::Undefined => None,
+            d => serde_json::to_value(d).ok(),
+        };
+        out.push(Violation {
+            template: kind.to_string(),
+            constraint: name.to_string(),
+            message,
+            action,
+            details,
+        });
+    }
+}
+
+/// Directory walks stop this deep; policy trees are shallow.
+const MAX_WALK_DEPTH: usize = 32;
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), Error> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    if depth > MAX_WALK_DEPTH {
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            collect_files(&p, out, depth + 1)?;
+        } else if [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext)) {
+            out.push(p);
+        }
+    }
+    Ok(())
 }
