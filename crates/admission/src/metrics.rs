@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 14] =
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 17] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    30.0,
+];
 
 #[derive(Default)]
 pub struct Metrics {
@@ -129,7 +131,7 @@ mod tests {
         let m = Metrics::default();
         m.record(Outcome::Allowed, 1, Duration::from_micros(300));
         m.record(Outcome::Denied, 0, Duration::from_millis(3));
-        m.record(Outcome::Denied, 0, Duration::from_secs(30));
+        m.record(Outcome::Denied, 0, Duration::from_secs(31));
         m.evaluation_error(true);
         m.failure_policy(false);
         let text = m.render();
@@ -139,9 +141,11 @@ mod tests {
             "rampart_admission_warnings_total 1",
             "rampart_admission_evaluation_errors_total{cause=\"timeout\"} 1",
             "rampart_admission_failure_policy_total{allowed=\"false\"} 1",
+            "rampart_admission_request_duration_seconds_bucket{le=\"0.00025\"} 0",
             "rampart_admission_request_duration_seconds_bucket{le=\"0.0005\"} 1",
             "rampart_admission_request_duration_seconds_bucket{le=\"0.005\"} 2",
             "rampart_admission_request_duration_seconds_bucket{le=\"10\"} 2",
+            "rampart_admission_request_duration_seconds_bucket{le=\"30\"} 2",
             "rampart_admission_request_duration_seconds_bucket{le=\"+Inf\"} 3",
             "rampart_admission_request_duration_seconds_count 3",
         ] {

@@ -367,6 +367,7 @@ fn walk_files(dir: &Path, visit: &mut dyn FnMut(&Path)) -> Result<()> {
 }
 
 /// One Kubernetes object of a manifest file, with its lines.
+#[derive(Debug)]
 struct Doc {
     object: Value,
     start_line: u32,

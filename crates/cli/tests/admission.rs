@@ -138,8 +138,7 @@ impl Server {
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
+        sigterm(self.child.id());
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -156,6 +155,15 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// SIGTERM through Python, which every test machine has (std can only SIGKILL).
+fn sigterm(pid: u32) {
+    let status = Command::new("python3")
+        .args(["-c", "import os, signal, sys; os.kill(int(sys.argv[1]), signal.SIGTERM)", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 fn agent_trusting(ca: &Path) -> ureq::Agent {
@@ -433,7 +441,7 @@ fn sigterm_lets_in_flight_requests_finish() {
     .unwrap();
     stream.flush().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    sigterm(server.child.id());
     // New connections are refused once the listener is closed.
     let deadline = Instant::now() + Duration::from_secs(5);
     while TcpStream::connect(("127.0.0.1", server.port)).is_ok() {
