@@ -73,6 +73,8 @@ pub enum Command {
     Attest(crate::sign::AttestArgs),
     /// Verify an image's attestations against a public key
     VerifyAttestation(crate::sign::VerifyAttestationArgs),
+    /// Admission control: the validating webhook, Gatekeeper suite tests, manifest audits
+    Admission(crate::admission::AdmissionArgs),
 }
 
 #[derive(Debug, Args)]

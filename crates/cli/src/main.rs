@@ -1,6 +1,7 @@
 //! `rampart`: the binary. It alone knows every crate; each subcommand wires
 //! the library crates together.
 
+mod admission;
 mod analyze;
 mod cli;
 mod config;
@@ -93,6 +94,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<u8> {
         Command::Verify(args) => sign::verify(&ctx, args),
         Command::Attest(args) => sign::attest(&ctx, args),
         Command::VerifyAttestation(args) => sign::verify_attestation(&ctx, args),
+        Command::Admission(args) => admission::run(&ctx, args),
     }
 }
 

@@ -1,0 +1,47 @@
+//! Gatekeeper ConstraintTemplates and Constraints as a validator. Denials
+//! and warnings read as Gatekeeper's do: `[constraint-name] message`.
+
+use rampart_policy::{EnforcementAction, Gatekeeper};
+
+use crate::Error;
+use crate::engine::{Action, Finding, Review, Validator};
+
+pub struct GatekeeperPolicies {
+    gatekeeper: Gatekeeper,
+}
+
+impl GatekeeperPolicies {
+    pub fn new(gatekeeper: Gatekeeper) -> Self {
+        GatekeeperPolicies { gatekeeper }
+    }
+}
+
+const SOURCE: &str = "gatekeeper";
+
+impl Validator for GatekeeperPolicies {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn validate(&self, r: &Review<'_>) -> Result<Vec<Finding>, Error> {
+        let violations = if r.audit {
+            self.gatekeeper.audit_object(r.object, r.namespace)
+        } else {
+            self.gatekeeper.review(r.request, r.namespace)
+        }
+        .map_err(|e| Error::Policy { validator: SOURCE.into(), message: e.to_string() })?;
+        Ok(violations
+            .into_iter()
+            .map(|v| Finding {
+                source: SOURCE,
+                message: format!("[{}] {}", v.constraint, v.message),
+                rule: format!("{}/{}", v.template, v.constraint),
+                action: match v.action {
+                    EnforcementAction::Deny => Action::Deny,
+                    EnforcementAction::Warn => Action::Warn,
+                    EnforcementAction::Dryrun => Action::Audit,
+                },
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,379 @@
+//! The HTTPS server: `POST /validate` (AdmissionReview v1), `/healthz`,
+//! `/readyz`, `/metrics`; the evaluation deadline and failure policy; the
+//! decision log; certificate reload; graceful shutdown.
+
+use std::convert::Infallible;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::engine::{Decision, Engine};
+use crate::metrics::{Metrics, Outcome};
+use crate::podsecurity::audit_annotation;
+use crate::tls::{CertStore, server_config};
+use crate::{Error, FailurePolicy};
+
+/// AdmissionReviews larger than this are refused: the API server's own
+/// request limit is 3 MiB, and a review carries the object twice.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+pub struct ServerConfig {
+    pub addr: SocketAddr,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub failure_policy: FailurePolicy,
+    /// Deadline for evaluating one review.
+    pub timeout: Duration,
+    /// JSON lines, one per decision; `-` for stdout.
+    pub decision_log: Option<PathBuf>,
+    /// How often the certificate files are checked for changes.
+    pub reload_interval: Duration,
+    /// How long in-flight requests may take to finish after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+struct State {
+    engine: Arc<Engine>,
+    metrics: Metrics,
+    failure_policy: FailurePolicy,
+    timeout: Duration,
+    log: Option<mpsc::Sender<String>>,
+    shutting_down: AtomicBool,
+}
+
+/// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
+pub fn serve(config: ServerConfig, engine: Arc<Engine>) -> Result<(), Error> {
+    let store = Arc::new(CertStore::load(&config.cert, &config.key)?);
+    let tls = Arc::new(server_config(store.clone())?);
+    let (log, log_thread) = match &config.decision_log {
+        Some(path) => {
+            let (tx, handle) = decision_log(path)?;
+            (Some(tx), Some(handle))
+        }
+        None => (None, None),
+    };
+    let state = Arc::new(State {
+        engine,
+        metrics: Metrics::default(),
+        failure_policy: config.failure_policy,
+        timeout: config.timeout,
+        log,
+        shutting_down: AtomicBool::new(false),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("rampart-admission")
+        .build()
+        .map_err(|e| Error::Io { path: PathBuf::from("tokio runtime"), source: e })?;
+    let result = runtime.block_on(run(config, state.clone(), tls, store));
+    // Let abandoned evaluations (past their deadline) go; they hold no locks.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    // Closing the last sender ends the log thread once it has written everything.
+    if let (Ok(state), Some(h)) = (Arc::try_unwrap(state), log_thread) {
+        drop(state);
+        let _ = h.join();
+    }
+    result
+}
+
+async fn run(
+    config: ServerConfig,
+    state: Arc<State>,
+    tls: Arc<rustls::ServerConfig>,
+    store: Arc<CertStore>,
+) -> Result<(), Error> {
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| Error::Io { path: PathBuf::from(config.addr.to_string()), source: e })?;
+    let local =
+        listener.local_addr().map_err(|e| Error::Io { path: PathBuf::from("listener"), source: e })?;
+    log_event(&format!("listening on https://{local}"));
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let reload = tokio::spawn(watch_certificate(store, config.reload_interval));
+    let graceful = GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else { continue };
+                let _ = tcp.set_nodelay(true);
+                let acceptor = acceptor.clone();
+                let state = state.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else {
+                        return;
+                    };
+                    let service = service_fn(move |req| handle(req, state.clone()));
+                    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn).await;
+                });
+            }
+            signal = &mut shutdown => {
+                log_event(&format!("{signal}: shutting down, finishing in-flight requests"));
+                break;
+            }
+        }
+    }
+    state.shutting_down.store(true, Ordering::SeqCst);
+    drop(listener);
+    reload.abort();
+    tokio::select! {
+        _ = graceful.shutdown() => log_event("all connections closed"),
+        _ = tokio::time::sleep(config.shutdown_grace) => log_event("shutdown grace period over; closing remaining connections"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupt"
+    }
+}
+
+async fn watch_certificate(store: Arc<CertStore>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match store.reload_if_changed() {
+            Ok(true) => log_event("serving certificate reloaded"),
+            Ok(false) => {}
+            Err(e) => log_event(&format!("serving certificate not reloaded, keeping the previous one: {e}")),
+        }
+    }
+}
+
+fn log_event(message: &str) {
+    let line = json!({"time": now(), "level": "info", "msg": message});
+    eprintln!("{line}");
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>, content_type: &'static str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
+    r
+}
+
+async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Full<Bytes>>, Infallible> {
+    const PLAIN: &str = "text/plain; charset=utf-8";
+    let response = match (req.method(), req.uri().path()) {
+        (&Method::POST, "/validate") => validate(req, &state).await,
+        (&Method::GET, "/healthz") => text(StatusCode::OK, "ok\n", PLAIN),
+        (&Method::GET, "/readyz") if state.shutting_down.load(Ordering::SeqCst) => {
+            text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n", PLAIN)
+        }
+        (&Method::GET, "/readyz") => text(StatusCode::OK, "ok\n", PLAIN),
+        (&Method::GET, "/metrics") => {
+            text(StatusCode::OK, state.metrics.render(), "text/plain; version=0.0.4")
+        }
+        (_, "/validate" | "/healthz" | "/readyz" | "/metrics") => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n", PLAIN)
+        }
+        _ => text(StatusCode::NOT_FOUND, "not found\n", PLAIN),
+    };
+    Ok(response)
+}
+
+fn bad_request(state: &State, message: String) -> Response<Full<Bytes>> {
+    state.metrics.bad_request();
+    log_event(&format!("bad request: {message}"));
+    text(StatusCode::BAD_REQUEST, format!("{message}\n"), "text/plain; charset=utf-8")
+}
+
+async fn validate(req: Request<Incoming>, state: &Arc<State>) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return bad_request(state, format!("reading the AdmissionReview: {e}")),
+    };
+    let review: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad_request(state, format!("the body is not an AdmissionReview: {e}")),
+    };
+    let api_version =
+        review.get("apiVersion").and_then(Value::as_str).unwrap_or("admission.k8s.io/v1").to_string();
+    let Some(uid) = review.pointer("/request/uid").and_then(Value::as_str).map(str::to_string) else {
+        return bad_request(state, "the AdmissionReview has no request.uid".into());
+    };
+    let review = Arc::new(review);
+    let evaluation = {
+        let engine = state.engine.clone();
+        let review = review.clone();
+        tokio::task::spawn_blocking(move || engine.review(&review["request"]))
+    };
+    let result = match tokio::time::timeout(state.timeout, evaluation).await {
+        // An answer that arrives after the deadline is as late as none.
+        Ok(_) if started.elapsed() > state.timeout => Err(Failure::Timeout),
+        Ok(Ok(Ok(decision))) => Ok(decision),
+        Ok(Ok(Err(e))) => Err(Failure::Error(e.to_string())),
+        Ok(Err(e)) => Err(Failure::Error(format!("evaluation aborted: {e}"))),
+        Err(_) => Err(Failure::Timeout),
+    };
+    let request = &review["request"];
+    let (response, entry) = respond(state, &uid, request, result, started);
+    if let Some(log) = &state.log {
+        let _ = log.send(entry.to_string());
+    }
+    let body = json!({"apiVersion": api_version, "kind": "AdmissionReview", "response": response});
+    text(StatusCode::OK, body.to_string(), "application/json")
+}
+
+enum Failure {
+    Timeout,
+    Error(String),
+}
+
+/// The AdmissionResponse and the decision-log entry for one outcome.
+fn respond(
+    state: &State,
+    uid: &str,
+    request: &Value,
+    result: Result<Decision, Failure>,
+    started: Instant,
+) -> (Value, Value) {
+    let s = |p: &str| request.pointer(p).and_then(Value::as_str).unwrap_or("");
+    let mut entry = json!({
+        "time": now(),
+        "uid": uid,
+        "kind": s("/kind/kind"),
+        "name": if s("/name").is_empty() { s("/object/metadata/name") } else { s("/name") },
+        "namespace": s("/namespace"),
+        "operation": s("/operation"),
+        "user": s("/userInfo/username"),
+    });
+    let mut response = json!({"uid": uid});
+    let (allowed, outcome, warnings) = match result {
+        Ok(decision) => {
+            let warnings = decision.warnings();
+            response["allowed"] = json!(decision.allowed);
+            if !decision.allowed {
+                response["status"] =
+                    json!({"code": 403, "reason": "Forbidden", "message": decision.message()});
+            }
+            if !warnings.is_empty() {
+                response["warnings"] = json!(warnings);
+            }
+            if let Some(a) = audit_annotation(&decision.findings) {
+                response["auditAnnotations"] = json!({"pod-security.kubernetes.io/audit-violations": a});
+            }
+            let reasons: Vec<Value> = decision
+                .findings
+                .iter()
+                .map(|f| json!({"source": f.source, "rule": f.rule, "action": f.action.as_str(), "message": f.message}))
+                .collect();
+            entry["reasons"] = json!(reasons);
+            let outcome = if decision.exempt {
+                Outcome::Exempt
+            } else if decision.allowed {
+                Outcome::Allowed
+            } else {
+                Outcome::Denied
+            };
+            (decision.allowed, outcome, warnings.len())
+        }
+        Err(failure) => {
+            let (cause, message) = match failure {
+                Failure::Timeout => {
+                    ("timeout", format!("policy evaluation exceeded the {:?} deadline", state.timeout))
+                }
+                Failure::Error(e) => ("error", format!("policy evaluation failed: {e}")),
+            };
+            state.metrics.evaluation_error(cause == "timeout");
+            let allowed = state.failure_policy == FailurePolicy::Ignore;
+            state.metrics.failure_policy(allowed);
+            log_event(&format!(
+                "request {uid}: {message}; failure policy {} {}",
+                state.failure_policy.as_str(),
+                if allowed { "allows it" } else { "denies it" }
+            ));
+            response["allowed"] = json!(allowed);
+            if allowed {
+                response["warnings"] =
+                    json!([format!("rampart admission: {message}; allowed by failure policy Ignore")]);
+            } else {
+                response["status"] = json!({"code": 500, "reason": "InternalError", "message": format!("rampart admission: {message}")});
+            }
+            entry["error"] = json!(message);
+            entry["failurePolicy"] = json!(state.failure_policy.as_str());
+            let outcome = if allowed { Outcome::Allowed } else { Outcome::Denied };
+            (allowed, outcome, usize::from(allowed))
+        }
+    };
+    let elapsed = started.elapsed();
+    state.metrics.record(outcome, warnings, elapsed);
+    entry["decision"] = json!(match outcome {
+        Outcome::Exempt => "exempt",
+        _ if allowed => "allow",
+        _ => "deny",
+    });
+    entry["durationMs"] = json!((elapsed.as_secs_f64() * 1e6).round() / 1e3);
+    (response, entry)
+}
+
+/// A writer thread for the decision log, so a slow disk never holds a request.
+fn decision_log(
+    path: &std::path::Path,
+) -> Result<(mpsc::Sender<String>, std::thread::JoinHandle<()>), Error> {
+    let out: Box<dyn std::io::Write + Send> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdout())
+    } else {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+        Box::new(file)
+    };
+    let (tx, rx) = mpsc::channel::<String>();
+    let handle = std::thread::Builder::new()
+        .name("decision-log".into())
+        .spawn(move || {
+            let mut out = std::io::BufWriter::new(out);
+            while let Ok(line) = rx.recv() {
+                let _ = writeln!(out, "{line}");
+                // Flush whenever the queue is drained, so the log is current but
+                // bursts are written in one go.
+                while let Ok(line) = rx.try_recv() {
+                    let _ = writeln!(out, "{line}");
+                }
+                let _ = out.flush();
+            }
+        })
+        .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    Ok((tx, handle))
+}
