@@ -191,7 +191,7 @@ static __always_inline struct event *new_event(u32 kind, u32 nr)
 	e->gid = BPF_CORE_READ(t, cred, egid.val);
 	e->loginuid = BPF_CORE_READ(t, loginuid.val);
 	e->cap_effective = BPF_CORE_READ(t, cred, cap_effective.val);
-	e->start_time = BPF_CORE_READ(t, group_leader, start_time);
+	e->start_time = BPF_CORE_READ(t, group_leader, start_boottime);
 	e->tty = tty_nr(t);
 	e->fd_mode = 0;
 	e->data_len = 0;
@@ -655,7 +655,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	e->ret = ctgid;
 	e->args[0] = BPF_CORE_READ(child, real_parent, tgid);
-	e->args[1] = BPF_CORE_READ(child, start_time);
+	e->args[1] = BPF_CORE_READ(child, start_boottime);
 	submit(e);
 	return 0;
 }
