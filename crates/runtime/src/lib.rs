@@ -6,11 +6,13 @@
 //! the state for `rampart_rules`. Replay: [`record::Replay`] yields the same
 //! events with the state rebuilt from the recording.
 
+pub mod alert;
 pub mod container;
 pub mod model;
 pub mod names;
 pub mod raw;
 pub mod record;
+pub mod respond;
 #[cfg(target_os = "linux")]
 pub mod sensor;
 pub mod state;
@@ -34,6 +36,9 @@ pub enum Error {
     Replay { path: PathBuf, line: usize, msg: String },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    /// A configuration file that does not parse.
+    #[error("{}: {msg}", path.display())]
+    Config { path: PathBuf, msg: String },
     /// The kernel refused the sensor for lack of privileges.
     #[error("the eBPF sensor needs root (CAP_BPF, CAP_PERFMON): {0}")]
     Permission(String),
