@@ -28,6 +28,20 @@ pub enum Value<'a> {
     List(Vec<Value<'a>>),
 }
 
+impl Value<'_> {
+    /// The same value, owning its text.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::Int(n) => Value::Int(n),
+            Value::Uint(n) => Value::Uint(n),
+            Value::Bool(b) => Value::Bool(b),
+            Value::Ip(ip) => Value::Ip(ip),
+            Value::List(items) => Value::List(items.into_iter().map(Value::into_owned).collect()),
+        }
+    }
+}
+
 impl fmt::Display for Value<'_> {
     /// How an output line shows the value (Falco's rendering; lists are
     /// comma-separated inside parentheses).
