@@ -61,6 +61,8 @@ pub enum Command {
     Db(DbArgs),
     /// Compare two versions the way an ecosystem does: prints <, = or >
     Vercmp(VercmpArgs),
+    /// Watch containers at run time with Falco-language rules (eBPF sensor, needs root), or replay a recording
+    Watch(crate::watch::WatchArgs),
 }
 
 #[derive(Debug, Args)]

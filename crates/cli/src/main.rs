@@ -13,6 +13,7 @@ mod scan;
 mod system;
 mod ui;
 mod vercmp;
+mod watch;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -85,6 +86,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<u8> {
         Command::Sbom(args) => sbom::run(&ctx, args),
         Command::Db(args) => db::run(&ctx, args.command),
         Command::Vercmp(args) => vercmp::run(args),
+        Command::Watch(args) => watch::run(&ctx, args),
     }
 }
 

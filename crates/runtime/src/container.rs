@@ -55,6 +55,20 @@ pub fn from_cgroup(path: &str) -> Option<(&'static str, String)> {
     None
 }
 
+/// The cgroup v2 mount point (`/sys/fs/cgroup` on unified hosts,
+/// `/sys/fs/cgroup/unified` on hybrid ones), from /proc/self/mountinfo.
+pub fn cgroup2_root() -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    text.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        if right.split_whitespace().next()? != "cgroup2" {
+            return None;
+        }
+        // Field 5 is the mount point; octal escapes (\040) are rare here.
+        left.split_whitespace().nth(4).map(PathBuf::from)
+    })
+}
+
 /// Where runtimes keep their per-container configuration; `root` is `/`
 /// normally and a fixture directory in tests.
 #[derive(Clone, Debug)]

@@ -59,7 +59,7 @@ impl Actions {
         for (i, act) in a.actions.iter().enumerate() {
             if let Some(p) = &act.min_priority
                 && !PRIORITIES.contains(&p.to_ascii_lowercase().as_str())
-                && p.to_ascii_lowercase() != "info"
+                && !p.eq_ignore_ascii_case("info")
             {
                 return Err(Error::Config {
                     path: path.to_path_buf(),
@@ -98,7 +98,7 @@ pub struct Responder {
 
 impl Default for Responder {
     fn default() -> Self {
-        Responder::new(PathBuf::from("/sys/fs/cgroup"))
+        Responder::new(crate::container::cgroup2_root().unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup")))
     }
 }
 

@@ -80,7 +80,7 @@ pub struct State {
     next_gen: u64,
     boot_epoch_ns: u64,
     cgroups: Cgroups,
-    cgroup_container: HashMap<u64, String>,
+    cgroup_container: HashMap<u64, Option<String>>,
     metadata: MetadataSource,
     proc_root: PathBuf,
 }
@@ -197,7 +197,10 @@ impl State {
     pub fn empty() -> State {
         State {
             hostname: String::new(),
-            cgroups: Cgroups { root: PathBuf::from("/sys/fs/cgroup"), ..Cgroups::default() },
+            cgroups: Cgroups {
+                root: container::cgroup2_root().unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup")),
+                ..Cgroups::default()
+            },
             proc_root: PathBuf::from("/proc"),
             ..State::default()
         }
@@ -281,10 +284,20 @@ impl State {
             .unwrap_or_default();
         let cwd =
             std::fs::read_link(dir.join("cwd")).map(|p| with_slash(&p.to_string_lossy())).unwrap_or_default();
-        let cgroup = read_small(&dir.join("cgroup"))
-            .and_then(|c| c.lines().find_map(|l| l.strip_prefix("0::").map(str::to_string)))
-            .unwrap_or_default();
-        let container_id = self.container_for_path(&cgroup);
+        // The v2 path first; on hybrid hosts a runtime may only have placed
+        // the process in v1 hierarchies ("4:memory:/docker/<id>").
+        let cgroups = read_small(&dir.join("cgroup")).unwrap_or_default();
+        let mut paths: Vec<&str> = cgroups.lines().filter_map(|l| l.strip_prefix("0::")).collect();
+        paths.extend(
+            cgroups.lines().filter(|l| !l.starts_with("0::")).filter_map(|l| l.splitn(3, ':').nth(2)),
+        );
+        let mut container_id = String::new();
+        for path in paths {
+            container_id = self.container_for_path(path);
+            if !container_id.is_empty() {
+                break;
+            }
+        }
         let mut p = Process {
             pid,
             ppid: ppid as u32,
@@ -324,14 +337,17 @@ impl State {
         }
     }
 
-    fn container_for_cgroup(&mut self, cgroup_id: u64) -> String {
+    /// The container of a cgroup v2 id: `None` when the id says nothing
+    /// (the root cgroup of a host whose runtime uses cgroup v1, or an id
+    /// that no longer resolves), so the process keeps what it had.
+    fn container_for_cgroup(&mut self, cgroup_id: u64) -> Option<String> {
         if let Some(id) = self.cgroup_container.get(&cgroup_id) {
             return id.clone();
         }
         let path = self.cgroups.path(cgroup_id).map(str::to_string);
         let id = match path {
-            Some(p) => self.container_for_path(&p),
-            None => String::new(),
+            Some(p) if p != "/" => Some(self.container_for_path(&p)),
+            _ => None,
         };
         self.cgroup_container.insert(cgroup_id, id.clone());
         id
@@ -362,8 +378,9 @@ impl State {
     /// Copies what the event header says about the process (credentials,
     /// tty, parent, container) into the table.
     fn refresh_from_header(&mut self, raw: &RawEvent) {
-        let container_id = self.container_for_cgroup(raw.cgroup_id);
+        let from_cgroup = self.container_for_cgroup(raw.cgroup_id);
         let Some(p) = self.procs.get_mut(&raw.pid) else { return };
+        let container_id = from_cgroup.unwrap_or_else(|| p.container_id.clone());
         let loginuid = if raw.loginuid == u32::MAX { -1 } else { raw.loginuid as i64 };
         let changed = p.uid != raw.uid
             || p.gid != raw.gid
@@ -453,9 +470,10 @@ impl State {
     }
 
     fn exec(&mut self, raw: &RawEvent) {
-        let container_id = self.container_for_cgroup(raw.cgroup_id);
+        let from_cgroup = self.container_for_cgroup(raw.cgroup_id);
         let image_files = self.image_files.as_ref();
         let Some(p) = self.procs.get_mut(&raw.pid) else { return };
+        let container_id = from_cgroup.unwrap_or_else(|| p.container_id.clone());
         p.comm = raw.comm.clone();
         p.exe = raw.argv.first().cloned().or_else(|| raw.filename.clone()).unwrap_or_default();
         p.args = raw.argv.iter().skip(1).cloned().collect();
