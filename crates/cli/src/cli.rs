@@ -63,6 +63,8 @@ pub enum Command {
     Vercmp(VercmpArgs),
     /// Watch containers at run time with Falco-language rules (eBPF sensor, needs root), or replay a recording
     Watch(crate::watch::WatchArgs),
+    /// Runtime detection rules in Falco's format: validate rules files
+    Rules(crate::rules::RulesArgs),
 }
 
 #[derive(Debug, Args)]

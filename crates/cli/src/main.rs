@@ -8,6 +8,7 @@ mod db;
 mod image;
 mod misconfig;
 mod output;
+mod rules;
 mod sbom;
 mod scan;
 mod system;
@@ -87,6 +88,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<u8> {
         Command::Db(args) => db::run(&ctx, args.command),
         Command::Vercmp(args) => vercmp::run(args),
         Command::Watch(args) => watch::run(&ctx, args),
+        Command::Rules(args) => rules::run(args),
     }
 }
 

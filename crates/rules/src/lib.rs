@@ -6,10 +6,15 @@ mod compile;
 mod error;
 mod event;
 mod load;
+mod map_event;
 mod parse;
 mod ruleset;
 mod yaml;
 
+#[cfg(test)]
+mod regression;
+
 pub use error::{ErrorKind, ItemKind, LoadError, LoadErrors, Location, Warning};
 pub use event::{ArgKind, Event, Field, FieldArg, Value, ValueType};
+pub use map_event::MapEvent;
 pub use ruleset::{BUILTIN_RULES, BUILTIN_RULES_PATH, EventTypes, Priority, Rule, RuleSet, parse_field};

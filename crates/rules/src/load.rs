@@ -11,6 +11,21 @@ use crate::yaml::{self, Node, Value};
 /// Largest rules file accepted.
 pub(crate) const MAX_FILE_LEN: usize = 64 * 1024 * 1024;
 
+/// The Falco rule-engine version whose language this crate implements;
+/// files may require it with `required_engine_version` (a number `N` is the
+/// older scheme and reads as `0.N.0`).
+pub(crate) const ENGINE_VERSION: (u64, u64, u64) = (0, 57, 0);
+
+fn parse_engine_version(text: &str) -> Option<(u64, u64, u64)> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<u64>() {
+        return Some((0, n, 0));
+    }
+    let mut parts = text.split('.').map(|p| p.parse::<u64>().ok());
+    let v = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(v)
+}
+
 /// Where a piece of text came from in a file.
 #[derive(Clone, Debug)]
 pub(crate) struct Origin {
@@ -76,14 +91,21 @@ pub(crate) enum ExValue {
 }
 
 #[derive(Clone, Debug)]
+pub(crate) enum ExRow {
+    One(String),
+    Tuple(Vec<ExValue>),
+}
+
+#[derive(Clone, Debug)]
 pub(crate) struct ExceptionDef {
     pub(crate) name: String,
     /// `None` for the single-field form (`fields: proc.name`).
     pub(crate) fields: Option<Vec<String>>,
     pub(crate) single_field: Option<String>,
     pub(crate) comps: Option<Vec<String>>,
-    /// One tuple per entry (the single-field form has one-element tuples).
-    pub(crate) values: Vec<Vec<ExValue>>,
+    /// One row per entry, shaped by the form: a tuple per row for `fields:
+    /// [a, b]`, a value (or a sequence meaning a list) for `fields: a`.
+    pub(crate) values: Vec<ExRow>,
     pub(crate) origin: Origin,
 }
 
@@ -183,10 +205,22 @@ impl Defs {
             self.load_macro(file, item, origin);
         } else if item.get("list").is_some() {
             self.load_list(file, item, origin);
-        } else if item.get("required_engine_version").is_some()
-            || item.get("required_plugin_versions").is_some()
-        {
-            // Versions of Falco's engine and plugins: nothing to check here.
+        } else if let Some(v) = item.get("required_engine_version") {
+            let text = v.as_str().unwrap_or_default();
+            match parse_engine_version(text) {
+                Some(required) if required <= ENGINE_VERSION => {}
+                Some(_) => {
+                    let (a, b, c) = ENGINE_VERSION;
+                    let msg = format!("rules require engine version {text}, this engine is {a}.{b}.{c}");
+                    self.error(&origin_of(file, v), None, ErrorKind::Schema(msg));
+                }
+                None => {
+                    let msg = format!("required_engine_version '{text}' is not a number or a version");
+                    self.error(&origin_of(file, v), None, ErrorKind::Schema(msg));
+                }
+            }
+        } else if item.get("required_plugin_versions").is_some() {
+            // Plugins are not loaded; their version requirements do not apply.
         } else {
             let key = entries.first().map(|(k, _)| k.as_str()).unwrap_or_default();
             self.warn(&origin, None, format!("unknown top-level item '{key}' ignored"));
@@ -663,27 +697,25 @@ impl Defs {
                     continue;
                 };
                 for row in rows {
-                    let tuple = match (&row.value, &fields) {
-                        (Value::Seq(cells), Some(_)) => {
-                            let mut tuple = Vec::new();
-                            for cell in cells {
-                                tuple.push(match (&cell.value, cell.as_str()) {
+                    values.push(match &row.value {
+                        Value::Seq(cells) => ExRow::Tuple(
+                            cells
+                                .iter()
+                                .map(|cell| match (&cell.value, cell.as_str()) {
                                     (_, Some(s)) => ExValue::One(s.to_string()),
                                     (Value::Seq(_), _) => ExValue::List(strings(cell).unwrap_or_default()),
                                     _ => ExValue::One(String::new()),
-                                });
-                            }
-                            tuple
-                        }
-                        (Value::Scalar { text, .. }, None) => vec![ExValue::One(text.clone())],
-                        (Value::Seq(_), None) => vec![ExValue::List(strings(row).unwrap_or_default())],
+                                })
+                                .collect(),
+                        ),
+                        Value::Scalar { text, .. } => ExRow::One(text.clone()),
                         _ => {
-                            let msg = "exception values must be sequences matching 'fields'".to_string();
+                            let msg =
+                                "exception values must be values or sequences matching 'fields'".to_string();
                             self.error(&origin_of(file, row), me, ErrorKind::Schema(msg));
                             return None;
                         }
-                    };
-                    values.push(tuple);
+                    });
                 }
             }
             out.push(ExceptionDef { name: name.to_string(), fields, single_field, comps, values, origin });

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::compile::{self, CompileError, Cond, FastMap, Types};
 use crate::error::{ErrorKind, ItemKind, LoadError, LoadErrors, Location, Warning};
 use crate::event::{Event, Field, FieldArg, Value};
-use crate::load::{Defs, ExValue, ExceptionDef, Origin, RuleDef, Text};
+use crate::load::{Defs, ExRow, ExValue, ExceptionDef, Origin, RuleDef, Text};
 use crate::parse::{self, Expr, Op, Operand, Rhs, SyntaxError, SyntaxErrorKind};
 
 /// Falco's rule priorities, ordered by severity (`Debug` lowest).
@@ -185,6 +185,11 @@ impl RuleSet {
         let mut all_errors = defs.errors.clone();
         all_errors.append(&mut errors);
         if !all_errors.is_empty() {
+            let order = |e: &LoadError| {
+                let file = files.iter().position(|(p, _)| *p == e.location.file).unwrap_or(usize::MAX);
+                (file, e.location.line, e.location.col)
+            };
+            all_errors.sort_by_key(order);
             return Err(LoadErrors(all_errors));
         }
         let mut all_warnings = defs.warnings.clone();
@@ -272,6 +277,10 @@ impl RuleSet {
     }
 }
 
+/// How deep macros may reference macros: real rule files stay below ten;
+/// the bound keeps compilation and evaluation off deep stacks.
+const MAX_MACRO_DEPTH: usize = 32;
+
 enum Fail {
     Error(LoadError),
     /// Already reported (a macro or list that failed for an earlier rule).
@@ -293,6 +302,8 @@ struct Builder<'d> {
     macro_stack: Vec<usize>,
     list_stack: Vec<usize>,
     used_macros: Vec<bool>,
+    /// Drop errors that depend on the event source (unknown fields, types).
+    lenient: bool,
     errors: Vec<LoadError>,
     warnings: Vec<Warning>,
 }
@@ -306,6 +317,7 @@ impl<'d> Builder<'d> {
             macro_stack: Vec::new(),
             list_stack: Vec::new(),
             used_macros: vec![false; defs.macros.len()],
+            lenient: false,
             errors: Vec::new(),
             warnings: Vec::new(),
         }
@@ -319,17 +331,16 @@ impl<'d> Builder<'d> {
                 rules.push(rule);
             }
         }
-        // Macros no syscall rule uses still get their syntax checked.
+        // Macros no syscall rule uses are still checked for syntax, undefined
+        // macros and loops; not for fields, which may belong to another source.
+        self.lenient = true;
         for (i, m) in defs.macros.iter().enumerate() {
             if self.used_macros[i] {
                 continue;
             }
             let ctx = Ctx { kind: ItemKind::Macro, name: &m.name, text: &m.condition };
-            if let Err(e) = parse::parse_condition(&m.condition.text) {
-                let err = self.syntax_error(ctx, e);
-                if matches!(err.kind, ErrorKind::Syntax(_)) {
-                    self.errors.push(err);
-                }
+            if let Err(Fail::Error(e)) = self.macro_ref(&m.name, 0, ctx) {
+                self.report(e);
             }
         }
         rules
@@ -412,6 +423,16 @@ impl<'d> Builder<'d> {
         Some(rule)
     }
 
+    fn report(&mut self, e: LoadError) {
+        let source_specific = matches!(
+            e.kind,
+            ErrorKind::UnknownField(_) | ErrorKind::WrongValueType(_) | ErrorKind::BadOperator(_)
+        );
+        if !(self.lenient && source_specific) {
+            self.errors.push(e);
+        }
+    }
+
     fn err(&self, ctx: Ctx<'_>, pos: usize, token: &str, kind: ErrorKind) -> LoadError {
         let origin = &ctx.text.piece(pos).0;
         let (line, col) = locate(self.defs, ctx.text, pos, token);
@@ -449,9 +470,38 @@ impl<'d> Builder<'d> {
             Expr::Check(check) => {
                 let mut items = Vec::new();
                 let mut rhs_field = None;
+                let mut op = check.op;
+                let mut negate = false;
                 match &check.rhs {
                     Rhs::None => {}
-                    Rhs::Value(item) => items.push((item.text.clone(), item.pos)),
+                    // A bare value naming a list stands for the list's items
+                    // (`proc.name=cat_binaries`); `=` with several is `in`.
+                    Rhs::Value(item) => match self.defs.list_index.get(&item.text) {
+                        Some(&i) if !item.quoted => {
+                            let values = self.list(i, ctx, item.pos)?;
+                            if values.len() != 1 {
+                                match op {
+                                    Op::Eq => op = Op::In,
+                                    Op::Ne => (op, negate) = (Op::In, true),
+                                    _ => {
+                                        let msg = format!(
+                                            "list '{}' used where '{}' needs one value",
+                                            item.text,
+                                            op.name()
+                                        );
+                                        return Err(Fail::Error(self.err(
+                                            ctx,
+                                            item.pos,
+                                            &item.text,
+                                            ErrorKind::WrongValueType(msg),
+                                        )));
+                                    }
+                                }
+                            }
+                            items.extend(values.into_iter().map(|v| (v, item.pos)));
+                        }
+                        _ => items.push((item.text.clone(), item.pos)),
+                    },
                     Rhs::Field(o) => rhs_field = Some(o),
                     Rhs::List(list) => {
                         for item in list {
@@ -479,8 +529,9 @@ impl<'d> Builder<'d> {
                         }
                     },
                 }
-                compile::compile_check(&check.lhs, check.op, check.op_pos, &items, rhs_field)
-                    .map_err(|e: CompileError| Fail::Error(self.err(ctx, e.pos, &e.token, e.kind)))?
+                let cond = compile::compile_check(&check.lhs, op, check.op_pos, &items, rhs_field)
+                    .map_err(|e: CompileError| Fail::Error(self.err(ctx, e.pos, &e.token, e.kind)))?;
+                if negate { Cond::Not(Box::new(cond)) } else { cond }
             }
         })
     }
@@ -500,10 +551,16 @@ impl<'d> Builder<'d> {
                 self.macro_stack[start..].iter().map(|&m| defs.macros[m].name.as_str()).collect();
             path.push(name);
             let kind = ErrorKind::Cycle { kind: ItemKind::Macro, path: path.join(" -> ") };
-            return Err(Fail::Error(self.err(ctx, pos, name, kind)));
+            let m = &defs.macros[i];
+            let at = Ctx { kind: ItemKind::Macro, name: &m.name, text: &m.condition };
+            return Err(Fail::Error(self.err(at, 0, "", kind)));
         }
         let m = &defs.macros[i];
         let inner = Ctx { kind: ItemKind::Macro, name: &m.name, text: &m.condition };
+        if self.macro_stack.len() >= MAX_MACRO_DEPTH {
+            let msg = format!("macros nested more than {MAX_MACRO_DEPTH} levels deep");
+            return Err(Fail::Error(self.err(ctx, pos, name, ErrorKind::Syntax(msg))));
+        }
         self.macro_stack.push(i);
         let result = self.condition(inner);
         self.macro_stack.pop();
@@ -519,7 +576,7 @@ impl<'d> Builder<'d> {
                     self.macros.insert(i, Err(()));
                     return Err(Fail::Error(e));
                 }
-                self.errors.push(e);
+                self.report(e);
                 self.macros.insert(i, Err(()));
                 Err(Fail::Reported)
             }
@@ -632,11 +689,20 @@ impl<'d> Builder<'d> {
         let ctx = Ctx { kind: ItemKind::Exception, name: &ex.name, text: &text };
         let mut rows = Vec::with_capacity(ex.values.len());
         for row in &ex.values {
-            if !single && row.len() != fields.len() {
-                return Err(schema("'fields' and 'values' lists must have equal length"));
-            }
+            let row: Vec<ExValue> = match (row, single) {
+                (ExRow::One(s), true) => vec![ExValue::One(s.clone())],
+                (ExRow::Tuple(cells), true) => {
+                    let words = cells.iter().map(|c| match c {
+                        ExValue::One(s) => s.clone(),
+                        ExValue::List(l) => l.join(","),
+                    });
+                    vec![ExValue::List(words.collect())]
+                }
+                (ExRow::Tuple(cells), false) if cells.len() == fields.len() => cells.clone(),
+                _ => return Err(schema("'fields' and 'values' lists must have equal length")),
+            };
             let mut checks = Vec::with_capacity(row.len());
-            for ((operand, op), value) in operands.iter().zip(row) {
+            for ((operand, op), value) in operands.iter().zip(&row) {
                 let items = self.exception_items(*op, value, ctx)?;
                 let cond = compile::compile_check(operand, *op, 0, &items, None).map_err(|e| fail(e.kind))?;
                 checks.push(cond);
@@ -757,7 +823,7 @@ fn output_segments(output: &Text) -> Result<Vec<Segment>, (String, String)> {
             }
         }
         let key = &after[..len];
-        if key.is_empty() || !key.contains('.') {
+        if key.is_empty() {
             // `%` not followed by a field name is plain text.
             text.push('%');
             rest = after;
