@@ -912,6 +912,97 @@ mod tests {
         assert_eq!(groups[&42], "shadow");
     }
 
+    fn raw(kind: Kind, nr: u32, pid: u32) -> RawEvent {
+        RawEvent {
+            ts_boot_ns: 10,
+            cgroup_id: 0,
+            ret: 0,
+            args: [0; 6],
+            cap_effective: 0,
+            start_boot_ns: 0,
+            kind,
+            nr,
+            pid,
+            tid: pid,
+            ppid: 0,
+            uid: 0,
+            gid: 0,
+            loginuid: u32::MAX,
+            tty: 0,
+            fd_mode: 0,
+            comm: "sh".into(),
+            path1: None,
+            path2: None,
+            path3: None,
+            dir1: None,
+            dir2: None,
+            filename: None,
+            exe: None,
+            cwd: None,
+            argv: Vec::new(),
+            exe_info: None,
+            sock: None,
+            sockaddr: None,
+            fd_path: None,
+        }
+    }
+
+    #[test]
+    fn fork_exec_open_exit_keep_the_table() {
+        let mut s = State::empty();
+        // A pid that cannot exist, so nothing is read from /proc.
+        let parent = 4_000_000_001;
+        let child = 4_000_000_002;
+        let mut p = Process {
+            pid: parent,
+            ppid: 1,
+            comm: "sh".into(),
+            cwd: "/srv/".into(),
+            container_id: "c1".into(),
+            ..Process::default()
+        };
+        p.set_cmdline();
+        s.insert(p);
+        s.image_files = Some(["/bin/busybox".to_string()].into_iter().collect());
+
+        let mut fork = raw(Kind::Fork, 56, parent);
+        fork.ret = child as i64;
+        fork.args[0] = parent as u64;
+        let ev = s.ingest(&fork);
+        assert_eq!(ev.etype, "clone");
+        assert_eq!(s.procs[&child].cwd, "/srv/");
+
+        let mut exec = raw(Kind::Exec, 59, child);
+        exec.comm = "wget".into();
+        exec.argv = vec!["wget".into(), "-q".into(), "http://x".into()];
+        exec.exe = Some("/usr/local/bin/wget".into());
+        exec.cwd = Some("/srv".into());
+        let ev = s.ingest(&exec);
+        assert_eq!(ev.etype, "execve");
+        let p = &s.procs[&child];
+        assert_eq!(p.cmdline, "wget -q http://x");
+        assert_eq!(p.ppid, parent);
+        assert!(p.exe_upper_layer, "not in the image's file list: drift");
+        assert_eq!(ev.param("flags").unwrap().text, "EXE_UPPER_LAYER");
+
+        let mut open = raw(Kind::Syscall, 257, child);
+        open.comm = "wget".into();
+        open.ret = -13;
+        open.args = [(-100i64) as u64, 0, 0o1101, 0o644, 0, 0];
+        open.path1 = Some("../etc/shadow".into());
+        let ev = s.ingest(&open);
+        let fd = ev.fd.as_ref().unwrap();
+        assert_eq!(fd.name, "/etc/shadow");
+        assert_eq!(fd.num, -1);
+        assert_eq!(ev.param("flags").unwrap().text, "O_WRONLY|O_CREAT|O_TRUNC");
+
+        let exit = raw(Kind::Exit, 0, child);
+        let ev = s.ingest(&exit);
+        assert_eq!(ev.etype, "procexit");
+        s.retire(&ev);
+        assert!(!s.procs.contains_key(&child));
+    }
+
     #[test]
     fn seeds_itself_from_proc() {
         let s = State::from_host();

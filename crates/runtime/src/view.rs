@@ -381,3 +381,226 @@ impl Event for EventView<'_> {
 fn non_empty(v: &str) -> Option<Value<'_>> {
     if v.is_empty() { None } else { s(v) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Container, FdInfo, FdKind, NetInfo, Param, User};
+    use rampart_rules::parse_field;
+
+    fn state() -> State {
+        let mut s = State::empty();
+        s.hostname = "node-1".into();
+        s.users
+            .insert(0, User { uid: 0, name: "root".into(), home: "/root".into(), shell: "/bin/sh".into() });
+        s.groups.insert(0, "root".into());
+        let id = "ab".repeat(32);
+        s.containers.insert(
+            id.clone(),
+            Container {
+                id: id.clone(),
+                runtime: "docker".into(),
+                name: "web".into(),
+                image_repository: "nginx".into(),
+                image_tag: "1.25".into(),
+                k8s_namespace: "shop".into(),
+                ..Container::default()
+            },
+        );
+        let mut procs = vec![
+            Process { pid: 1, ppid: 0, comm: "systemd".into(), ..Process::default() },
+            Process {
+                pid: 10,
+                ppid: 1,
+                comm: "containerd-shim".into(),
+                exepath: "/usr/bin/containerd-shim".into(),
+                ..Process::default()
+            },
+            Process {
+                pid: 20,
+                ppid: 10,
+                comm: "bash".into(),
+                exe: "bash".into(),
+                args: vec!["-i".into()],
+                sid: 20,
+                pgid: 20,
+                container_id: id.clone(),
+                ..Process::default()
+            },
+            Process {
+                pid: 30,
+                ppid: 20,
+                comm: "nc".into(),
+                exe: "nc".into(),
+                exepath: "/usr/bin/nc".into(),
+                args: vec!["1.2.3.4".into(), "80".into()],
+                cwd: "/root/".into(),
+                tty: 34816,
+                sid: 20,
+                pgid: 30,
+                exe_upper_layer: true,
+                container_id: id,
+                start_ns: 1_000,
+                ..Process::default()
+            },
+        ];
+        for p in procs.iter_mut() {
+            p.set_cmdline();
+        }
+        for p in procs {
+            s.insert(p);
+        }
+        s
+    }
+
+    fn connect() -> SysEvent {
+        SysEvent {
+            num: 7,
+            ts: 5_000,
+            etype: "connect".into(),
+            pid: 30,
+            tid: 31,
+            uid: 0,
+            gid: 0,
+            loginuid: -1,
+            cap_effective: 1 << 21,
+            res: -115,
+            params: vec![
+                Param { name: "res".into(), text: "-115".into(), raw: Some(-115) },
+                Param { name: "tuple".into(), text: "10.0.0.2:5555->1.2.3.4:80".into(), raw: None },
+                Param { name: "fd".into(), text: "3".into(), raw: Some(3) },
+            ],
+            fd: Some(FdInfo {
+                num: 3,
+                kind: FdKind::Ipv4,
+                name: "10.0.0.2:5555->1.2.3.4:80".into(),
+                nameraw: String::new(),
+                net: Some(NetInfo {
+                    l4proto: "tcp".into(),
+                    client_ip: "10.0.0.2".parse().unwrap(),
+                    client_port: 5555,
+                    server_ip: "1.2.3.4".parse().unwrap(),
+                    server_port: 80,
+                    local_is_client: true,
+                    connected: true,
+                }),
+            }),
+            fs: None,
+        }
+    }
+
+    #[test]
+    fn fields_of_a_connect_in_a_container() {
+        let s = state();
+        let ev = connect();
+        let view = EventView::new(&ev, &s);
+        let cases: &[(&str, &str)] = &[
+            ("evt.type", "connect"),
+            ("evt.dir", "<"),
+            ("evt.res", "EINPROGRESS"),
+            ("evt.rawres", "-115"),
+            ("evt.failed", "true"),
+            ("evt.arg.fd", "3"),
+            ("evt.arg[1]", "10.0.0.2:5555->1.2.3.4:80"),
+            ("evt.args", "res=-115 tuple=10.0.0.2:5555->1.2.3.4:80 fd=3"),
+            ("evt.hostname", "node-1"),
+            ("proc.name", "nc"),
+            ("proc.cmdline", "nc 1.2.3.4 80"),
+            ("proc.args", "1.2.3.4 80"),
+            ("proc.exepath", "/usr/bin/nc"),
+            ("proc.pname", "bash"),
+            ("proc.pcmdline", "bash -i"),
+            ("proc.aname[2]", "containerd-shim"),
+            ("proc.aname[3]", "systemd"),
+            ("proc.aname", "(bash,containerd-shim,systemd)"),
+            ("proc.apid[1]", "20"),
+            ("proc.aexepath[2]", "/usr/bin/containerd-shim"),
+            ("proc.sname", "bash"),
+            ("proc.vpgid.name", "nc"),
+            ("proc.is_vpgid_leader", "true"),
+            ("proc.loginshellid", "20"),
+            ("proc.tty", "34816"),
+            ("proc.cwd", "/root/"),
+            ("proc.duration", "4000"),
+            ("proc.is_exe_upper_layer", "true"),
+            ("thread.tid", "31"),
+            ("thread.cap_effective", "CAP_SYS_ADMIN"),
+            ("user.name", "root"),
+            ("user.uid", "0"),
+            ("user.loginuid", "-1"),
+            ("group.name", "root"),
+            ("fd.num", "3"),
+            ("fd.type", "ipv4"),
+            ("fd.typechar", "4"),
+            ("fd.name", "10.0.0.2:5555->1.2.3.4:80"),
+            ("fd.sip", "1.2.3.4"),
+            ("fd.cip", "10.0.0.2"),
+            ("fd.lip", "10.0.0.2"),
+            ("fd.rip", "1.2.3.4"),
+            ("fd.sport", "80"),
+            ("fd.lport", "5555"),
+            ("fd.rport", "80"),
+            ("fd.l4proto", "tcp"),
+            ("fd.sockfamily", "ip"),
+            ("fd.net", "(10.0.0.2,1.2.3.4)"),
+            ("fd.is_server", "false"),
+            ("container.id", "abababababab"),
+            ("container.name", "web"),
+            ("container.type", "docker"),
+            ("container.image.repository", "nginx"),
+            ("container.image.tag", "1.25"),
+            ("k8s.ns.name", "shop"),
+        ];
+        for (name, want) in cases {
+            let (field, arg) = parse_field(name).unwrap_or_else(|| panic!("{name} parses"));
+            let got = view.field(field, &arg).map(|v| v.to_string());
+            assert_eq!(got.as_deref(), Some(*want), "{name}");
+        }
+        for name in ["fd.directory", "container.image.digest", "proc.aname[9]", "k8s.pod.name"] {
+            let (field, arg) = parse_field(name).unwrap();
+            assert_eq!(view.field(field, &arg), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn host_process_and_open_fields() {
+        let mut s = state();
+        s.insert(Process { pid: 40, ppid: 1, comm: "cat".into(), ..Process::default() });
+        let ev = SysEvent {
+            etype: "openat".into(),
+            pid: 40,
+            res: 3,
+            params: vec![
+                Param { name: "fd".into(), text: "3".into(), raw: Some(3) },
+                Param { name: "flags".into(), text: "O_WRONLY|O_CREAT".into(), raw: Some(0o101) },
+                Param { name: "mode".into(), text: "0o755".into(), raw: Some(0o755) },
+            ],
+            fd: Some(FdInfo {
+                num: 3,
+                kind: FdKind::File,
+                name: "/etc/cron.d/x".into(),
+                nameraw: "x".into(),
+                net: None,
+            }),
+            ..connect()
+        };
+        let view = EventView::new(&ev, &s);
+        let cases: &[(&str, &str)] = &[
+            ("container.id", "host"),
+            ("container.name", "host"),
+            ("evt.is_open_write", "true"),
+            ("evt.is_open_read", "false"),
+            ("evt.is_open_exec", "true"),
+            ("fd.directory", "/etc/cron.d"),
+            ("fd.filename", "x"),
+            ("fd.nameraw", "x"),
+            ("fd.typechar", "f"),
+            ("evt.res", "SUCCESS"),
+        ];
+        for (name, want) in cases {
+            let (field, arg) = parse_field(name).unwrap();
+            let got = view.field(field, &arg).map(|v| v.to_string());
+            assert_eq!(got.as_deref(), Some(*want), "{name}");
+        }
+    }
+}
