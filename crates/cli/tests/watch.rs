@@ -436,16 +436,7 @@ fn response_kills_the_shell() {
     require_root!();
     let c = Container::new();
     let dir = tempfile::tempdir().unwrap();
-    // A rule of this container only, so other tests' shells are left alone.
-    let rules = dir.path().join("mine.yaml");
-    std::fs::write(
-        &rules,
-        format!(
-            "- rule: Shell in test container\n  desc: d\n  condition: evt.type = execve and evt.dir = < and evt.rawres = 0 and proc.name = sh and container.id = {}\n  output: shell %proc.pid\n  priority: CRITICAL\n",
-            c.short_id()
-        ),
-    )
-    .unwrap();
+    let rules = container_shell_rule(dir.path(), &c);
     let actions = dir.path().join("actions.yaml");
     std::fs::write(&actions, "actions:\n  - rules: [Shell in test container]\n    kill_process: true\n")
         .unwrap();
@@ -480,4 +471,104 @@ fn bad_flags_are_usage_errors() {
     let out = common::rampart(dir.path()).args(["watch", "--replay"]).arg(&rec).output().unwrap();
     assert_ne!(common::code(&out), 0);
     assert!(common::stderr(&out).contains("r.jsonl:2:"), "{}", common::stderr(&out));
+}
+
+/// A rule matching only this container's shells (other tests run beside it).
+fn container_shell_rule(dir: &std::path::Path, c: &Container) -> PathBuf {
+    let rules = dir.join("mine.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            "- rule: Shell in test container\n  desc: d\n  condition: evt.type = execve and evt.dir = < and evt.rawres = 0 and proc.name = sh and container.id = {}\n  output: shell %proc.pid in %container.id\n  priority: CRITICAL\n  tags: [test]\n",
+            c.short_id()
+        ),
+    )
+    .unwrap();
+    rules
+}
+
+#[test]
+fn response_freezes_the_container() {
+    require_root!();
+    let c = Container::new();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = container_shell_rule(dir.path(), &c);
+    let actions = dir.path().join("actions.yaml");
+    std::fs::write(&actions, "actions:\n  - rules: [Shell in test container]\n    freeze_container: true\n")
+        .unwrap();
+    let w = Watch::start(&["-r", rules.to_str().unwrap(), "--actions", actions.to_str().unwrap()]);
+    let cgroup = c.cgroup.clone();
+    let thaw = std::thread::spawn(move || {
+        // Wait for the freeze, then thaw so the workload can finish.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let events = std::fs::read_to_string(cgroup.join("cgroup.events")).unwrap_or_default();
+            if events.lines().any(|l| l == "frozen 1") {
+                std::fs::write(cgroup.join("cgroup.freeze"), "0").unwrap();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    });
+    let out = c.run(None, "sleep 1; echo done");
+    let _ = w.stop();
+    assert!(thaw.join().unwrap(), "the container's cgroup was never frozen");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("done"));
+}
+
+#[test]
+fn alerts_reach_the_webhook() {
+    require_root!();
+    let c = Container::new();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = container_shell_rule(dir.path(), &c);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/falco", listener.local_addr().unwrap());
+    let receiver = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = s.read(&mut chunk).unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some(i) = text.find("\r\n\r\n") {
+                let len: usize = text
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if buf.len() >= i + 4 + len || n == 0 {
+                    s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .unwrap();
+                    return text[i + 4..].to_string();
+                }
+            }
+        }
+    });
+    let queue = dir.path().join("queue");
+    let w = Watch::start(&[
+        "--no-builtin-rules",
+        "-r",
+        rules.to_str().unwrap(),
+        "--alert-webhook",
+        &url,
+        "--webhook-queue",
+        queue.to_str().unwrap(),
+    ]);
+    let out = c.run(None, "true");
+    assert!(out.status.success());
+    let body: Value = serde_json::from_str(&receiver.join().unwrap()).unwrap();
+    let alerts = w.stop();
+    assert_eq!(body["rule"], "Shell in test container");
+    assert_eq!(body["priority"], "Critical");
+    assert_eq!(body["output_fields"]["container.id"], c.short_id());
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(std::fs::read_dir(&queue).unwrap().count(), 0, "delivered alerts leave the queue");
 }
