@@ -1,6 +1,7 @@
 //! The enriched event and the state it refers to: what rules read, what a
 //! recording stores.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -124,7 +125,7 @@ pub struct User {
 /// One syscall argument: its Falco name, its text and (for numbers) its raw value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Param {
-    pub name: String,
+    pub name: Cow<'static, str>,
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<i64>,
@@ -230,7 +231,7 @@ pub struct SysEvent {
     pub ts: u64,
     /// Falco's event type name.
     #[serde(rename = "type")]
-    pub etype: String,
+    pub etype: Cow<'static, str>,
     pub pid: u32,
     pub tid: u32,
     pub uid: u32,

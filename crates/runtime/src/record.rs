@@ -271,7 +271,7 @@ mod tests {
         p
     }
 
-    fn event(num: u64, pid: u32, etype: &str) -> SysEvent {
+    fn event(num: u64, pid: u32, etype: &'static str) -> SysEvent {
         SysEvent {
             num,
             ts: 1,

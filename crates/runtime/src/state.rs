@@ -1,6 +1,7 @@
 //! The process table, users and containers, seeded from /proc and kept up to
 //! date by the sensor's events; turns raw sensor records into [`SysEvent`]s.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -155,12 +156,16 @@ fn with_slash(dir: &str) -> String {
     if dir.ends_with('/') { dir.to_string() } else { format!("{dir}/") }
 }
 
-fn param(name: &str, text: impl Into<String>) -> Param {
-    Param { name: name.to_string(), text: text.into(), raw: None }
+fn param(name: &'static str, text: impl Into<String>) -> Param {
+    Param { name: Cow::Borrowed(name), text: text.into(), raw: None }
 }
 
-fn num(name: &str, v: i64) -> Param {
-    Param { name: name.to_string(), text: v.to_string(), raw: Some(v) }
+fn num(name: &'static str, v: i64) -> Param {
+    Param { name: Cow::Borrowed(name), text: v.to_string(), raw: Some(v) }
+}
+
+fn flagged(name: &'static str, text: String, raw: u64) -> Param {
+    Param { name: Cow::Borrowed(name), text, raw: Some(raw as i64) }
 }
 
 fn fd_kind_from_mode(mode: u32) -> FdKind {
@@ -426,7 +431,7 @@ impl State {
         let mut ev = SysEvent {
             num: self.next_num,
             ts: self.epoch_ns(raw.ts_boot_ns),
-            etype: etype.to_string(),
+            etype: Cow::Borrowed(etype),
             pid: raw.pid,
             tid: raw.tid,
             uid: raw.uid,
@@ -646,28 +651,20 @@ impl State {
             }
         };
         let mut params = vec![num("res", res)];
-        match ev.etype.as_str() {
+        match ev.etype.as_ref() {
             "open" | "openat" | "openat2" | "creat" => {
                 let (flags, mode) = match raw.nr {
                     2 => (a[1], a[2]),
                     85 => (0o1101, a[1]),
                     _ => (a[2], a[3]),
                 };
-                params[0].name = "fd".to_string();
+                params[0].name = Cow::Borrowed("fd");
                 if raw.nr == 257 || raw.nr == 437 {
                     params.push(num("dirfd", a[0] as i32 as i64));
                 }
                 params.push(param("name", p1.clone()));
-                params.push(Param {
-                    name: "flags".into(),
-                    text: names::open_flags(flags),
-                    raw: Some(flags as i64),
-                });
-                params.push(Param {
-                    name: "mode".into(),
-                    text: format!("{mode:#o}"),
-                    raw: Some(mode as i64),
-                });
+                params.push(flagged("flags", names::open_flags(flags), flags));
+                params.push(flagged("mode", format!("{mode:#o}"), mode));
                 ev.fd = Some(path_fd(self, &p1, raw.dir1.as_ref()));
             }
             "connect" | "sendto" | "sendmsg" | "bind" | "listen" => {
@@ -680,7 +677,7 @@ impl State {
                 params.push(num("fd", fd));
             }
             "accept" | "accept4" => {
-                params[0].name = "fd".to_string();
+                params[0].name = Cow::Borrowed("fd");
                 if res >= 0 {
                     ev.fd = self.net_fd(raw, res, false);
                 }
@@ -689,12 +686,8 @@ impl State {
                 }
             }
             "socket" => {
-                params[0].name = "fd".to_string();
-                params.push(Param {
-                    name: "domain".into(),
-                    text: names::socket_domain(a[0]),
-                    raw: Some(a[0] as i64),
-                });
+                params[0].name = Cow::Borrowed("fd");
+                params.push(flagged("domain", names::socket_domain(a[0]), a[0]));
                 params.push(num("type", a[1] as i64));
                 params.push(num("proto", a[2] as i64));
                 let kind = match a[0] {
@@ -808,25 +801,13 @@ impl State {
                 params.push(num("flags", a[3] as i64));
             }
             "ptrace" => {
-                params.push(Param {
-                    name: "request".into(),
-                    text: names::ptrace_request(a[0]),
-                    raw: Some(a[0] as i64),
-                });
+                params.push(flagged("request", names::ptrace_request(a[0]), a[0]));
                 params.push(num("pid", a[1] as i32 as i64));
             }
-            "unshare" => params.push(Param {
-                name: "flags".into(),
-                text: names::clone_flags(a[0]),
-                raw: Some(a[0] as i64),
-            }),
+            "unshare" => params.push(flagged("flags", names::clone_flags(a[0]), a[0])),
             "setns" => {
                 params.push(num("fd", a[0] as i32 as i64));
-                params.push(Param {
-                    name: "nstype".into(),
-                    text: names::clone_flags(a[1]),
-                    raw: Some(a[1] as i64),
-                });
+                params.push(flagged("nstype", names::clone_flags(a[1]), a[1]));
             }
             "init_module" => params.push(param("uargs", p1.clone())),
             "finit_module" => {
@@ -845,16 +826,12 @@ impl State {
             }
             "delete_module" => {}
             "bpf" => {
-                params.push(Param { name: "cmd".into(), text: names::bpf_cmd(a[0]), raw: Some(a[0] as i64) });
+                params.push(flagged("cmd", names::bpf_cmd(a[0]), a[0]));
             }
             "memfd_create" => {
-                params[0].name = "fd".to_string();
+                params[0].name = Cow::Borrowed("fd");
                 params.push(param("name", p1.clone()));
-                params.push(Param {
-                    name: "flags".into(),
-                    text: names::memfd_flags(a[1]),
-                    raw: Some(a[1] as i64),
-                });
+                params.push(flagged("flags", names::memfd_flags(a[1]), a[1]));
                 ev.fd = Some(FdInfo {
                     num: res,
                     kind: FdKind::Memfd,

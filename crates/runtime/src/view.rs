@@ -168,7 +168,7 @@ impl Event for EventView<'_> {
             Field::EvtFailed => Some(Value::Bool(e.res < 0)),
             Field::EvtIsOpenRead | Field::EvtIsOpenWrite | Field::EvtIsOpenExec => {
                 let flags = e.param("flags")?;
-                if !matches!(e.etype.as_str(), "open" | "openat" | "openat2" | "creat") {
+                if !matches!(e.etype.as_ref(), "open" | "openat" | "openat2" | "creat") {
                     return Some(Value::Bool(false));
                 }
                 let mode = e.param("mode").and_then(|m| m.raw).unwrap_or(0) as u64;
@@ -268,7 +268,7 @@ impl Event for EventView<'_> {
             Field::FdName => s(&e.fd.as_ref()?.name),
             Field::FdNameraw => s(&e.fd.as_ref()?.nameraw),
             Field::FdNameChanged => Some(Value::Bool(
-                matches!(e.etype.as_str(), "connect" | "accept" | "accept4") && e.fd.is_some(),
+                matches!(e.etype.as_ref(), "connect" | "accept" | "accept4") && e.fd.is_some(),
             )),
             Field::FdDirectory => {
                 let f = e.fd.as_ref()?;
