@@ -484,9 +484,10 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	case 435: /* clone3: sched_process_fork reports these */
 		return 0;
 	case 59: /* execve */
-	case 322: /* execveat: success is reported by sched_process_exec */
-		if (ret == 0)
-			return 0;
+	case 322: /* execveat: success is reported by sched_process_exec; a
+		   * failed exec (a shell's PATH search) is not a new program,
+		   * and Falco's rules do not expect it */
+		return 0;
 	}
 	struct event *e = new_event(KIND_SYSCALL, nr);
 	if (!e)
@@ -552,12 +553,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	case 313: /* finit_module(fd, params, flags) */
 		put_user_str(e, TAG_PATH1, a[1]);
 		put_fd_path(e, TAG_FDPATH, (int)a[0]);
-		break;
-	case 59: /* failed execve */
-		put_at_path(e, TAG_PATH1, TAG_DIR1, AT_FDCWD, a[0]);
-		break;
-	case 322: /* failed execveat */
-		put_at_path(e, TAG_PATH1, TAG_DIR1, (int)a[0], a[1]);
 		break;
 	case 42: { /* connect(fd, addr, len) */
 		u64 len = a[2] & 127;

@@ -840,10 +840,6 @@ impl State {
                     net: None,
                 });
             }
-            "execve" | "execveat" => {
-                params.push(param("filename", p1.clone()));
-                ev.fd = Some(path_fd(self, &p1, raw.dir1.as_ref()));
-            }
             _ => {}
         }
         ev.params = params;
