@@ -97,22 +97,23 @@ fn validate(args: ValidateArgs) -> Result<u8> {
             for e in &errors {
                 println!("{}", error_line(e));
             }
-            match &rules {
-                Some(set) => println!(
-                    "{}: valid ({} rules{})",
-                    names(&files),
-                    set.rules().len(),
-                    if warnings.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", {} warnings", warnings.len())
-                    }
+            let summary = match &rules {
+                Some(set) if warnings.is_empty() => format!("valid ({})", count(set.rules().len(), "rule")),
+                Some(set) => format!(
+                    "valid ({}, {})",
+                    count(set.rules().len(), "rule"),
+                    count(warnings.len(), "warning")
                 ),
-                None => println!("{}: invalid ({} errors)", names(&files), errors.len()),
-            }
+                None => format!("invalid ({})", count(errors.len(), "error")),
+            };
+            println!("{}: {summary}", names(&files));
         }
     }
     Ok(if valid { 0 } else { 1 })
+}
+
+fn count(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
 fn names(files: &[(PathBuf, String)]) -> String {

@@ -43,7 +43,7 @@ fn problems_are_reported_with_file_line_and_item() {
          - rule: Other\n  desc: d\n  condition: evt.type = open and not_defined\n  output: o\n  priority: INFO\n",
     )
     .unwrap();
-    let out = validate(&[], &[bad.clone()]);
+    let out = validate(&[], std::slice::from_ref(&bad));
     assert_eq!(code(&out), 1);
     let text = stdout(&out);
     let shown = bad.display().to_string();

@@ -39,6 +39,14 @@ pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefau
 
 #[derive(Clone, Debug)]
 pub(crate) enum Cond {
+    True,
+    False,
+    /// A macro's condition; its result is computed once per event and
+    /// shared by every rule that uses the macro (`slot` in the cache).
+    Macro {
+        slot: u32,
+        inner: Box<Cond>,
+    },
     And(Box<[Cond]>),
     Or(Box<[Cond]>),
     Not(Box<Cond>),
@@ -344,12 +352,15 @@ pub(crate) fn compile_check(
         }
         Op::Regex => {
             let (text, pos) = one()?;
-            let re =
-                regex::RegexBuilder::new(text).size_limit(1 << 20).build().map_err(|e| CompileError {
+            // Falco's `regex` must match the whole value.
+            let anchored = format!("^(?:{text})$");
+            let re = regex::RegexBuilder::new(&anchored).size_limit(1 << 20).build().map_err(|e| {
+                CompileError {
                     pos: *pos,
                     token: text.clone(),
                     kind: K::BadRegex { pattern: text.clone(), message: e.to_string() },
-                })?;
+                }
+            })?;
             Test::Regex(re)
         }
         Op::In | Op::Intersects => {
@@ -385,7 +396,7 @@ pub(crate) fn compile_check(
 
 fn decode_hex(text: &str) -> Option<Box<[u8]>> {
     let t: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if t.is_empty() || t.len() % 2 != 0 {
+    if t.is_empty() || !t.len().is_multiple_of(2) {
         return None;
     }
     t.chunks(2)
@@ -401,22 +412,92 @@ fn decode_hex(text: &str) -> Option<Box<[u8]>> {
 
 impl Cond {
     #[inline]
-    pub(crate) fn eval<E: Event + ?Sized>(&self, e: &E) -> bool {
+    pub(crate) fn eval<E: Event + ?Sized>(&self, e: &E, cache: &mut [u8]) -> bool {
         match self {
-            Cond::And(terms) => terms.iter().all(|t| t.eval(e)),
-            Cond::Or(terms) => terms.iter().any(|t| t.eval(e)),
-            Cond::Not(inner) => !inner.eval(e),
+            Cond::Check(c) => c.eval(e),
+            Cond::And(terms) => terms.iter().all(|t| t.eval(e, cache)),
+            Cond::Or(terms) => terms.iter().any(|t| t.eval(e, cache)),
+            Cond::Not(inner) => !inner.eval(e, cache),
             Cond::EvtType(types) => {
                 let t = e.event_type();
                 types.iter().any(|x| **x == *t)
             }
-            Cond::Check(c) => c.eval(e),
+            Cond::Macro { slot, inner } => match cache.get(*slot as usize).copied() {
+                Some(1) => false,
+                Some(2) => true,
+                Some(_) => {
+                    let r = inner.eval(e, cache);
+                    cache[*slot as usize] = 1 + u8::from(r);
+                    r
+                }
+                None => inner.eval(e, cache),
+            },
+            Cond::True => true,
+            Cond::False => false,
+        }
+    }
+
+    /// The condition for events whose type is in `types` (the rule's own):
+    /// `evt.type` tests that every such event passes or fails become
+    /// constants, and constants fold away.
+    pub(crate) fn fold(self, types: &BTreeSet<Box<str>>) -> Cond {
+        match self {
+            Cond::EvtType(set) => {
+                if types.iter().all(|t| set.contains(t)) {
+                    Cond::True
+                } else if !types.iter().any(|t| set.contains(t)) {
+                    Cond::False
+                } else {
+                    Cond::EvtType(set)
+                }
+            }
+            Cond::Not(inner) => match inner.fold(types) {
+                Cond::True => Cond::False,
+                Cond::False => Cond::True,
+                other => Cond::Not(Box::new(other)),
+            },
+            Cond::And(terms) => {
+                let mut out = Vec::with_capacity(terms.len());
+                for t in terms.into_vec() {
+                    match t.fold(types) {
+                        Cond::True => {}
+                        Cond::False => return Cond::False,
+                        other => out.push(other),
+                    }
+                }
+                match out.len() {
+                    0 => Cond::True,
+                    1 => out.pop().unwrap_or(Cond::True),
+                    _ => Cond::And(out.into_boxed_slice()),
+                }
+            }
+            Cond::Or(terms) => {
+                let mut out = Vec::with_capacity(terms.len());
+                for t in terms.into_vec() {
+                    match t.fold(types) {
+                        Cond::False => {}
+                        Cond::True => return Cond::True,
+                        other => out.push(other),
+                    }
+                }
+                match out.len() {
+                    0 => Cond::False,
+                    1 => out.pop().unwrap_or(Cond::False),
+                    _ => Cond::Or(out.into_boxed_slice()),
+                }
+            }
+            Cond::Macro { slot, inner } => match inner.fold(types) {
+                c @ (Cond::True | Cond::False | Cond::Check(_) | Cond::EvtType(_)) => c,
+                other => Cond::Macro { slot, inner: Box::new(other) },
+            },
+            other => other,
         }
     }
 }
 
 /// The operand's value for the event: `evt.type` from the event type,
 /// transformers applied.
+#[inline]
 pub(crate) fn extract<'e, E: Event + ?Sized>(o: &Operand, e: &'e E) -> Option<Value<'e>> {
     let v = if o.field == Field::EvtType {
         Value::Str(Cow::Borrowed(e.event_type()))
@@ -482,6 +563,10 @@ impl CheckC {
     #[inline]
     fn eval<E: Event + ?Sized>(&self, e: &E) -> bool {
         let Some(v) = extract(&self.lhs, e) else { return false };
+        // The common case first: a string field against a string constant.
+        if let (Test::Eq(Const::Str(c)), Value::Str(s)) = (&self.test, &v) {
+            return **c == **s;
+        }
         match (&self.test, &v) {
             (Test::Exists, _) => true,
             (Test::Field(op, rhs), _) => extract(rhs, e).is_some_and(|r| compare_values(*op, &v, &r)),
@@ -497,6 +582,7 @@ impl CheckC {
     }
 }
 
+#[inline]
 fn as_num(v: &Value<'_>) -> Option<i128> {
     match v {
         Value::Int(n) => Some(i128::from(*n)),
@@ -507,6 +593,7 @@ fn as_num(v: &Value<'_>) -> Option<i128> {
     }
 }
 
+#[inline]
 fn as_str<'v>(v: &'v Value<'_>) -> Cow<'v, str> {
     match v {
         Value::Str(s) => Cow::Borrowed(s),
@@ -514,6 +601,7 @@ fn as_str<'v>(v: &'v Value<'_>) -> Cow<'v, str> {
     }
 }
 
+#[inline]
 fn eq_const(c: &Const, v: &Value<'_>) -> bool {
     match (c, v) {
         (Const::Str(c), Value::Str(s)) => **c == **s,
@@ -539,6 +627,7 @@ fn icontains(hay: &str, lowered_needle: &str) -> bool {
     hay.to_lowercase().contains(lowered_needle)
 }
 
+#[inline]
 fn scalar(test: &Test, v: &Value<'_>) -> bool {
     match test {
         Test::Exists => true,
@@ -622,6 +711,9 @@ impl Types {
 /// (where the condition can be true, where it can be false).
 pub(crate) fn types(c: &Cond) -> (Types, Types) {
     match c {
+        Cond::True => (Types::all(), Types::Only(BTreeSet::new())),
+        Cond::False => (Types::Only(BTreeSet::new()), Types::all()),
+        Cond::Macro { inner, .. } => types(inner),
         Cond::EvtType(set) => {
             let s: BTreeSet<Box<str>> = set.iter().cloned().collect();
             (Types::Only(s.clone()), Types::AllBut(s))

@@ -5,6 +5,7 @@
 mod compile;
 mod error;
 mod event;
+mod event_types;
 mod load;
 mod map_event;
 mod parse;

@@ -319,8 +319,17 @@ impl Defs {
         }
     }
 
+    fn unknown_keys(&mut self, file: usize, item: &Node, kind: ItemKind, name: &str, known: &[&str]) {
+        for (key, node) in entries(item) {
+            if !known.contains(&key.as_str()) {
+                self.warn(&origin_of(file, node), Some((kind, name)), format!("unknown key '{key}' ignored"));
+            }
+        }
+    }
+
     fn load_list(&mut self, file: usize, item: &Node, origin: Origin) {
         let Some(name) = self.name(item, "list", ItemKind::List, &origin) else { return };
+        self.unknown_keys(file, item, ItemKind::List, &name, &["list", "items", "append", "override"]);
         let Some(merge) = self.merge_mode(item, ItemKind::List, &name, &origin, &["items"]) else { return };
         let Some(items_node) = item.get("items") else {
             self.error(
@@ -384,6 +393,8 @@ impl Defs {
 
     fn load_macro(&mut self, file: usize, item: &Node, origin: Origin) {
         let Some(name) = self.name(item, "macro", ItemKind::Macro, &origin) else { return };
+        let known = ["macro", "condition", "append", "override", "source"];
+        self.unknown_keys(file, item, ItemKind::Macro, &name, &known);
         let Some(merge) = self.merge_mode(item, ItemKind::Macro, &name, &origin, &["condition"]) else {
             return;
         };
@@ -416,12 +427,7 @@ impl Defs {
             return;
         };
         let existing = self.rule_index.get(&name).copied();
-        for (key, _) in entries(item) {
-            if !RULE_KEYS.contains(&key.as_str()) {
-                let at = origin_of(file, item.get(key).map_or(item, |n| n));
-                self.warn(&at, me, format!("unknown key '{key}' ignored"));
-            }
-        }
+        self.unknown_keys(file, item, ItemKind::Rule, &name, RULE_KEYS);
         let enabled = match item.get("enabled") {
             Some(n) => match n.as_bool() {
                 Some(b) => Some(b),

@@ -106,10 +106,10 @@ fn detection_specs_on_the_cat_write_capture() {
         ran += 1;
         let matched: Vec<String> =
             events.iter().flat_map(|e| set.evaluate(e)).map(|r| r.name.clone()).collect();
-        if let Some(detect) = spec.get("detect").and_then(|n| n.as_bool()) {
-            if detect == matched.is_empty() {
-                failures.push(format!("{name}: expected detect={detect}, matched {matched:?}"));
-            }
+        if let Some(detect) = spec.get("detect").and_then(|n| n.as_bool())
+            && detect == matched.is_empty()
+        {
+            failures.push(format!("{name}: expected detect={detect}, matched {matched:?}"));
         }
         if let Some(Value::Seq(counts)) = spec.get("detect_counts").map(|n| &n.value) {
             for count in counts {

@@ -95,6 +95,21 @@ pub struct Rule {
     segments: Vec<Segment>,
     /// `None`: any event type.
     types: Option<BTreeSet<String>>,
+    /// Size of the macro-result cache the condition needs.
+    macro_slots: usize,
+}
+
+/// Runs `f` with a zeroed macro-result cache of `n` slots, on the stack
+/// when it is small (it always is for real rule files).
+#[inline]
+fn with_cache<R>(n: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    const STACK: usize = 256;
+    if n <= STACK {
+        let mut buf = [0u8; STACK];
+        f(&mut buf[..n])
+    } else {
+        f(&mut vec![0u8; n])
+    }
 }
 
 impl Rule {
@@ -110,7 +125,12 @@ impl Rule {
 
     /// Whether the rule's condition holds for the event (ignores `enabled`).
     pub fn matches<E: Event + ?Sized>(&self, event: &E) -> bool {
-        self.cond.as_ref().is_some_and(|c| c.eval(event))
+        let Some(cond) = &self.cond else { return false };
+        // The condition was simplified for the rule's own event types.
+        if self.types.as_ref().is_some_and(|t| !t.contains(event.event_type())) {
+            return false;
+        }
+        with_cache(self.macro_slots, |cache| cond.eval(event, cache))
     }
 
     /// The output line with every `%field` replaced (`<NA>` when the event
@@ -164,6 +184,7 @@ pub struct RuleSet {
     by_type: FastMap<Box<str>, Box<[u32]>>,
     /// Enabled rules that can match any event type (also in every `by_type` entry).
     any_type: Box<[u32]>,
+    macro_slots: usize,
 }
 
 /// The built-in rule pack, in the rule language.
@@ -194,7 +215,8 @@ impl RuleSet {
         }
         let mut all_warnings = defs.warnings.clone();
         all_warnings.append(&mut warnings);
-        let mut set = RuleSet { rules, by_type: FastMap::default(), any_type: Box::new([]) };
+        let macro_slots = defs.macros.len();
+        let mut set = RuleSet { rules, by_type: FastMap::default(), any_type: Box::new([]), macro_slots };
         set.reindex();
         Ok((set, all_warnings))
     }
@@ -268,12 +290,14 @@ impl RuleSet {
     /// `out` has room).
     pub fn evaluate_into<'s, E: Event + ?Sized>(&'s self, event: &E, out: &mut Vec<&'s Rule>) {
         let candidates = self.by_type.get(event.event_type()).unwrap_or(&self.any_type);
-        for &i in candidates.iter() {
-            let rule = &self.rules[i as usize];
-            if rule.cond.as_ref().is_some_and(|c| c.eval(event)) {
-                out.push(rule);
+        with_cache(self.macro_slots, |cache| {
+            for &i in candidates.iter() {
+                let rule = &self.rules[i as usize];
+                if rule.cond.as_ref().is_some_and(|c| c.eval(event, cache)) {
+                    out.push(rule);
+                }
             }
-        }
+        });
     }
 }
 
@@ -363,6 +387,7 @@ impl<'d> Builder<'d> {
             cond: None,
             segments: Vec::new(),
             types: None,
+            macro_slots: defs.macros.len(),
         };
         if def.source != "syscall" {
             self.warnings.push(Warning {
@@ -405,8 +430,22 @@ impl<'d> Builder<'d> {
                 return None;
             }
         }
-        rule.types = match compile::types(&cond).0 {
-            Types::Only(set) => Some(set.into_iter().map(String::from).collect()),
+        let (types, cond) = match compile::types(&cond).0 {
+            Types::Only(set) => {
+                let unknown: Vec<&str> = set
+                    .iter()
+                    .map(|t| &**t)
+                    .filter(|t| !crate::event_types::KNOWN_EVENT_TYPES.contains(t))
+                    .collect();
+                if !unknown.is_empty() {
+                    self.warnings.push(Warning {
+                        location: location.clone(),
+                        message: format!("unknown event type(s): {}", unknown.join(", ")),
+                    });
+                }
+                let cond = cond.fold(&set);
+                (Some(set.into_iter().map(String::from).collect()), cond)
+            }
             Types::AllBut(_) => {
                 if def.warn_evttypes && def.enabled {
                     self.warnings.push(Warning {
@@ -416,9 +455,10 @@ impl<'d> Builder<'d> {
                             .into(),
                     });
                 }
-                None
+                (None, cond)
             }
         };
+        rule.types = types;
         rule.cond = Some(cond);
         Some(rule)
     }
@@ -478,7 +518,7 @@ impl<'d> Builder<'d> {
                     // (`proc.name=cat_binaries`); `=` with several is `in`.
                     Rhs::Value(item) => match self.defs.list_index.get(&item.text) {
                         Some(&i) if !item.quoted => {
-                            let values = self.list(i, ctx, item.pos)?;
+                            let values = self.list(i)?;
                             if values.len() != 1 {
                                 match op {
                                     Op::Eq => op = Op::In,
@@ -507,7 +547,7 @@ impl<'d> Builder<'d> {
                         for item in list {
                             match self.defs.list_index.get(&item.text) {
                                 Some(&i) if !item.quoted => {
-                                    let values = self.list(i, ctx, item.pos)?;
+                                    let values = self.list(i)?;
                                     items.extend(values.into_iter().map(|v| (v, item.pos)));
                                 }
                                 _ => items.push((item.text.clone(), item.pos)),
@@ -516,7 +556,7 @@ impl<'d> Builder<'d> {
                     }
                     Rhs::ListRef { name, pos } => match self.defs.list_index.get(name) {
                         Some(&i) => {
-                            let values = self.list(i, ctx, *pos)?;
+                            let values = self.list(i)?;
                             items.extend(values.into_iter().map(|v| (v, *pos)));
                         }
                         None => {
@@ -566,6 +606,8 @@ impl<'d> Builder<'d> {
         self.macro_stack.pop();
         match result {
             Ok(cond) => {
+                let slot = u32::try_from(i).unwrap_or(u32::MAX);
+                let cond = Cond::Macro { slot, inner: Box::new(cond) };
                 self.macros.insert(i, Ok(cond.clone()));
                 Ok(cond)
             }
@@ -588,7 +630,7 @@ impl<'d> Builder<'d> {
     }
 
     /// A list's items with the lists it names expanded.
-    fn list(&mut self, i: usize, ctx: Ctx<'_>, pos: usize) -> Result<Vec<String>, Fail> {
+    fn list(&mut self, i: usize) -> Result<Vec<String>, Fail> {
         let defs = self.defs;
         if let Some(done) = self.lists.get(&i) {
             return done.clone().map_err(|()| Fail::Reported);
@@ -610,7 +652,7 @@ impl<'d> Builder<'d> {
         let mut result = Ok(());
         for item in &def.items {
             match defs.list_index.get(&item.text) {
-                Some(&j) if !item.quoted && j != i => match self.list(j, ctx, pos) {
+                Some(&j) if !item.quoted && j != i => match self.list(j) {
                     Ok(values) => out.extend(values),
                     Err(e) => {
                         result = Err(e);
@@ -685,8 +727,6 @@ impl<'d> Builder<'d> {
         if ex.values.is_empty() {
             return Ok(None);
         }
-        let text = Text::default();
-        let ctx = Ctx { kind: ItemKind::Exception, name: &ex.name, text: &text };
         let mut rows = Vec::with_capacity(ex.values.len());
         for row in &ex.values {
             let row: Vec<ExValue> = match (row, single) {
@@ -703,7 +743,7 @@ impl<'d> Builder<'d> {
             };
             let mut checks = Vec::with_capacity(row.len());
             for ((operand, op), value) in operands.iter().zip(&row) {
-                let items = self.exception_items(*op, value, ctx)?;
+                let items = self.exception_items(*op, value)?;
                 let cond = compile::compile_check(operand, *op, 0, &items, None).map_err(|e| fail(e.kind))?;
                 checks.push(cond);
             }
@@ -718,12 +758,7 @@ impl<'d> Builder<'d> {
 
     /// An exception value: for list operators a list name, a `(a, b)`
     /// literal or a YAML sequence; otherwise one value.
-    fn exception_items(
-        &mut self,
-        op: Op,
-        value: &ExValue,
-        ctx: Ctx<'_>,
-    ) -> Result<Vec<(String, usize)>, Fail> {
+    fn exception_items(&mut self, op: Op, value: &ExValue) -> Result<Vec<(String, usize)>, Fail> {
         let words: Vec<String> = match value {
             ExValue::List(v) => v.clone(),
             ExValue::One(s) if op.takes_list() => {
@@ -738,7 +773,7 @@ impl<'d> Builder<'d> {
         let mut out = Vec::new();
         for w in words {
             match self.defs.list_index.get(&w) {
-                Some(&i) if op.takes_list() => out.extend(self.list(i, ctx, 0)?.into_iter().map(|v| (v, 0))),
+                Some(&i) if op.takes_list() => out.extend(self.list(i)?.into_iter().map(|v| (v, 0))),
                 _ => out.push((unquote(&w).to_string(), 0)),
             }
         }
@@ -817,10 +852,10 @@ fn output_segments(output: &Text) -> Result<Vec<Segment>, (String, String)> {
         while len > 0 && after.as_bytes()[len - 1] == b'.' {
             len -= 1;
         }
-        if after.as_bytes().get(len) == Some(&b'[') {
-            if let Some(close) = after[len..].find(']') {
-                len += close + 1;
-            }
+        if after.as_bytes().get(len) == Some(&b'[')
+            && let Some(close) = after[len..].find(']')
+        {
+            len += close + 1;
         }
         let key = &after[..len];
         if key.is_empty() {

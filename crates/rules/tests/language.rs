@@ -71,8 +71,9 @@ fn operators_and_transformers() {
         ("proc.exepath glob /usr/?in/curl", true),
         ("proc.exepath glob /opt/*", false),
         ("proc.exepath iglob /USR/BIN/*", true),
-        ("proc.cmdline regex \"https://[a-z]+\\.com\"", true),
-        ("proc.cmdline regex \"^wget\"", false),
+        ("proc.cmdline regex \"curl .* https://[a-z]+\\.com/.*\"", true),
+        ("proc.cmdline regex \"https://[a-z]+\\.com\"", false),
+        ("proc.cmdline regex \"wget.*\"", false),
         ("proc.name in (wget, curl)", true),
         ("proc.name in (wget, \"cu rl\")", false),
         ("proc.name in (a, b, c, d, e, f, g, h, curl)", true),
@@ -132,6 +133,32 @@ fn operators_and_transformers() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn rule_sets_are_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<RuleSet>();
+}
+
+#[test]
+fn unknown_event_types_are_warnings() {
+    let files = [(PathBuf::from("t.yaml"), rule("evt.type in (openat, opnat) and proc.name = cat"))];
+    let (set, warnings) = RuleSet::load(&files).unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].message.contains("unknown event type(s): opnat"), "{}", warnings[0]);
+    assert!(
+        set.rule("r").unwrap().matches(&MapEvent::from_pairs("openat", &[("proc.name", "cat")]).unwrap())
+    );
+}
+
+#[test]
+fn trait_objects_evaluate_too() {
+    let set = load(&[&rule("evt.type = connect and proc.name = curl")]).unwrap();
+    let e = event();
+    let dynamic: &dyn rampart_rules::Event = &e;
+    assert_eq!(set.evaluate(dynamic).len(), 1);
+    assert!(set.rule("r").unwrap().matches(dynamic));
 }
 
 #[test]
@@ -309,9 +336,12 @@ fn event_type_index_and_all_bucket() {
     assert_eq!(types.into_iter().collect::<Vec<_>>(), ["connect", "open", "openat"]);
 }
 
+/// Rules text, expected line and column (0: not checked), item, and message.
+type ErrorCase = (&'static str, u32, u32, Option<(ItemKind, &'static str)>, &'static str);
+
 #[test]
 fn errors_name_file_line_column_and_item() {
-    let cases: &[(&str, u32, u32, Option<(ItemKind, &str)>, &str)] = &[
+    let cases: &[ErrorCase] = &[
         (
             "- rule: r\n  desc: d\n  condition: proc.nme = x\n  output: o\n  priority: INFO\n",
             3,
