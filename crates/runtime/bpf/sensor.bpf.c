@@ -99,7 +99,7 @@ struct sock_info {
 struct inflight {
 	u64 args[6];
 	u32 nr;
-	u32 pad;
+	u32 active;
 };
 
 struct {
@@ -136,10 +136,12 @@ struct {
 	__type(value, u32);
 } sensor_config SEC(".maps");
 
+/* the arguments of the syscall a task is in, kept with the task: cheaper
+ * than a hash keyed by tid, and freed with it */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct inflight);
 } pending SEC(".maps");
 
@@ -219,7 +221,9 @@ static __always_inline void submit(struct event *e)
 	u64 size = HDR_SIZE + e->data_len;
 	if (size > sizeof(*e))
 		size = sizeof(*e);
-	if (bpf_ringbuf_output(&events, e, size, 0))
+	/* user space polls; waking it for every record would cost an
+	 * irq_work per event */
+	if (bpf_ringbuf_output(&events, e, size, BPF_RB_NO_WAKEUP))
 		count_drop();
 }
 
@@ -433,10 +437,11 @@ static __always_inline void put_at_path(struct event *e, u8 tag, u8 dirtag, long
 		put_fd_path(e, dirtag, dirfd);
 }
 
-static __always_inline u32 pending_nr(u32 tid, u32 fallback)
+static __always_inline u32 pending_nr(u32 fallback)
 {
-	struct inflight *p = bpf_map_lookup_elem(&pending, &tid);
-	return p ? p->nr : fallback;
+	struct inflight *p =
+		bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0);
+	return p && p->active ? p->nr : fallback;
 }
 
 SEC("tp_btf/sys_enter")
@@ -451,28 +456,29 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (is_self(pid_tgid >> 32))
 		return 0;
-	struct inflight p = {};
-	p.nr = nr;
-	p.args[0] = BPF_CORE_READ(regs, di);
-	p.args[1] = BPF_CORE_READ(regs, si);
-	p.args[2] = BPF_CORE_READ(regs, dx);
-	p.args[3] = BPF_CORE_READ(regs, r10);
-	p.args[4] = BPF_CORE_READ(regs, r8);
-	p.args[5] = BPF_CORE_READ(regs, r9);
-	u32 tid = (u32)pid_tgid;
-	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+	struct inflight *p = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0,
+						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!p)
+		return 0;
+	p->nr = nr;
+	p->args[0] = BPF_CORE_READ(regs, di);
+	p->args[1] = BPF_CORE_READ(regs, si);
+	p->args[2] = BPF_CORE_READ(regs, dx);
+	p->args[3] = BPF_CORE_READ(regs, r10);
+	p->args[4] = BPF_CORE_READ(regs, r8);
+	p->args[5] = BPF_CORE_READ(regs, r9);
+	p->active = 1;
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct inflight *pp = bpf_map_lookup_elem(&pending, &tid);
-	if (!pp)
+	struct inflight *pp = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0);
+	if (!pp || !pp->active)
 		return 0;
 	struct inflight p = *pp;
-	bpf_map_delete_elem(&pending, &tid);
+	pp->active = 0;
 	u32 nr = p.nr;
 	u8 *on = bpf_map_lookup_elem(&enabled, &nr);
 	if (!on || !(*on & EN_EMIT))
@@ -603,8 +609,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (is_self(tgid))
 		return 0;
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct event *e = new_event(KIND_EXEC, pending_nr(tid, 59));
+	struct event *e = new_event(KIND_EXEC, pending_nr(59));
 	if (!e)
 		return 0;
 	struct file *f = BPF_CORE_READ(bprm, file);
@@ -645,7 +650,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (is_self(pid_tgid >> 32))
 		return 0;
-	struct event *e = new_event(KIND_FORK, pending_nr((u32)pid_tgid, 56));
+	struct event *e = new_event(KIND_FORK, pending_nr(56));
 	if (!e)
 		return 0;
 	e->ret = ctgid;

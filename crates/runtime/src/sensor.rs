@@ -48,7 +48,12 @@ impl Sensor {
     /// syscall numbers (process exec, fork and exit are always captured).
     pub fn start(emit: &[u32]) -> Result<Sensor, Error> {
         let btf = Btf::from_sys_fs().map_err(|e| sensor_err("reading /sys/kernel/btf/vmlinux", e))?;
-        let mut ebpf = Ebpf::load(OBJECT).map_err(|e| sensor_err("loading the sensor object", e))?;
+        // `pending` is a task-storage map, which aya creates but has no
+        // user-space type for; only the kernel side uses it.
+        let mut ebpf = aya::EbpfLoader::new()
+            .allow_unsupported_maps()
+            .load(OBJECT)
+            .map_err(|e| sensor_err("loading the sensor object", e))?;
         {
             let mut enabled: Array<_, u8> = Array::try_from(
                 ebpf.map_mut("enabled").ok_or_else(|| Error::Sensor("map `enabled` missing".into()))?,
