@@ -61,6 +61,8 @@ pub enum Command {
     Db(DbArgs),
     /// Compare two versions the way an ecosystem does: prints <, = or >
     Vercmp(VercmpArgs),
+    /// Watch containers at run time with Falco-language rules (eBPF sensor, needs root), or replay a recording
+    Watch(crate::watch::WatchArgs),
     /// Runtime detection rules in Falco's format: validate rules files
     Rules(crate::rules::RulesArgs),
     /// Manage signing keys (cosign's formats)

@@ -16,6 +16,7 @@ mod sign;
 mod system;
 mod ui;
 mod vercmp;
+mod watch;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -88,6 +89,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<u8> {
         Command::Sbom(args) => sbom::run(&ctx, args),
         Command::Db(args) => db::run(&ctx, args.command),
         Command::Vercmp(args) => vercmp::run(args),
+        Command::Watch(args) => watch::run(&ctx, args),
         Command::Rules(args) => rules::run(args),
         Command::Key(args) => sign::key(&ctx, args),
         Command::Sign(args) => sign::sign(&ctx, args),

@@ -1,0 +1,136 @@
+//! Loading the eBPF sensor (compiled from `bpf/sensor.bpf.c`, embedded) and
+//! reading its ring buffer.
+
+use std::time::{Duration, Instant};
+
+use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
+use aya::programs::BtfTracePoint;
+use aya::{Btf, Ebpf};
+
+use crate::Error;
+use crate::raw::RawEvent;
+use crate::syscalls;
+
+/// The sensor object, built by `bpf/build.sh`.
+static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/sensor.bpf.o");
+
+/// Program name in the object → kernel tracepoint it attaches to.
+const PROGRAMS: &[(&str, &str)] = &[
+    ("sys_enter", "sys_enter"),
+    ("sys_exit", "sys_exit"),
+    ("on_exec", "sched_process_exec"),
+    ("on_fork", "sched_process_fork"),
+    ("on_exit", "sched_process_exit"),
+];
+
+const EN_EMIT: u8 = 1;
+const EN_TRACK: u8 = 2;
+
+/// A loaded, attached sensor. Detaches when dropped.
+pub struct Sensor {
+    _ebpf: Ebpf,
+    ring: RingBuf<MapData>,
+    drops: PerCpuArray<MapData, u64>,
+    decode_errors: u64,
+}
+
+fn sensor_err(what: &str, e: impl std::fmt::Display) -> Error {
+    let msg = format!("{what}: {e}");
+    if msg.contains("Operation not permitted") || msg.contains("EPERM") {
+        Error::Permission(msg)
+    } else {
+        Error::Sensor(msg)
+    }
+}
+
+impl Sensor {
+    /// Loads and attaches the sensor, capturing exit events of the given
+    /// syscall numbers (process exec, fork and exit are always captured).
+    pub fn start(emit: &[u32]) -> Result<Sensor, Error> {
+        let btf = Btf::from_sys_fs().map_err(|e| sensor_err("reading /sys/kernel/btf/vmlinux", e))?;
+        // `pending` is a task-storage map, which aya creates but has no
+        // user-space type for; only the kernel side uses it.
+        let mut ebpf = aya::EbpfLoader::new()
+            .allow_unsupported_maps()
+            .load(OBJECT)
+            .map_err(|e| sensor_err("loading the sensor object", e))?;
+        {
+            let mut enabled: Array<_, u8> = Array::try_from(
+                ebpf.map_mut("enabled").ok_or_else(|| Error::Sensor("map `enabled` missing".into()))?,
+            )
+            .map_err(|e| sensor_err("map `enabled`", e))?;
+            let mut flags = [0u8; 512];
+            for nr in syscalls::ALWAYS_TRACKED {
+                flags[*nr as usize] |= EN_TRACK;
+            }
+            for nr in syscalls::STATE_SYSCALLS.iter().chain(emit) {
+                if let Some(f) = flags.get_mut(*nr as usize) {
+                    *f |= EN_EMIT | EN_TRACK;
+                }
+            }
+            for (nr, f) in flags.iter().enumerate() {
+                if *f != 0 {
+                    enabled.set(nr as u32, *f, 0).map_err(|e| sensor_err("map `enabled`", e))?;
+                }
+            }
+            let mut config: Array<_, u32> = Array::try_from(
+                ebpf.map_mut("sensor_config")
+                    .ok_or_else(|| Error::Sensor("map `sensor_config` missing".into()))?,
+            )
+            .map_err(|e| sensor_err("map `sensor_config`", e))?;
+            config.set(0, std::process::id(), 0).map_err(|e| sensor_err("map `sensor_config`", e))?;
+        }
+        for (prog, tp) in PROGRAMS {
+            let p: &mut BtfTracePoint = ebpf
+                .program_mut(prog)
+                .ok_or_else(|| Error::Sensor(format!("program `{prog}` missing")))?
+                .try_into()
+                .map_err(|e| sensor_err(prog, e))?;
+            p.load(tp, &btf).map_err(|e| sensor_err(&format!("loading {prog}"), e))?;
+            p.attach().map_err(|e| sensor_err(&format!("attaching {prog} to {tp}"), e))?;
+        }
+        let ring = RingBuf::try_from(
+            ebpf.take_map("events").ok_or_else(|| Error::Sensor("map `events` missing".into()))?,
+        )
+        .map_err(|e| sensor_err("map `events`", e))?;
+        let drops = PerCpuArray::try_from(
+            ebpf.take_map("drops").ok_or_else(|| Error::Sensor("map `drops` missing".into()))?,
+        )
+        .map_err(|e| sensor_err("map `drops`", e))?;
+        Ok(Sensor { _ebpf: ebpf, ring, drops, decode_errors: 0 })
+    }
+
+    /// Decodes every record in the ring buffer into `out`, waiting up to
+    /// `timeout` for the first one. Returns how many were added.
+    pub fn poll(&mut self, out: &mut Vec<RawEvent>, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        let before = out.len();
+        loop {
+            while let Some(item) = self.ring.next() {
+                match RawEvent::parse(&item) {
+                    Ok(ev) => out.push(ev),
+                    Err(_) => self.decode_errors += 1,
+                }
+                if out.len() - before >= 4096 {
+                    return out.len() - before;
+                }
+            }
+            if out.len() > before || Instant::now() >= deadline {
+                return out.len() - before;
+            }
+            // The ring buffer is checked every millisecond: far inside the
+            // one-second alert budget, and cheap when idle.
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Events the kernel could not queue because the ring buffer was full.
+    pub fn drops(&self) -> u64 {
+        self.drops.get(&0, 0).map(|v| v.iter().sum()).unwrap_or(0)
+    }
+
+    /// Records that could not be decoded (a sensor/decoder mismatch).
+    pub fn decode_errors(&self) -> u64 {
+        self.decode_errors
+    }
+}

@@ -1,0 +1,69 @@
+//! The real sensor on this kernel. Needs root; skips with a message otherwise.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rampart_runtime::raw::RawEvent;
+use rampart_runtime::sensor::Sensor;
+use rampart_runtime::{State, SysEvent, syscalls};
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().nth(1).map(|x| x == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Runs `f` under the sensor and returns every event of processes whose
+/// name is in `comms`, with the state after them.
+fn capture(types: &[&str], comms: &[&str], f: impl FnOnce()) -> (Vec<SysEvent>, State) {
+    let (emit, _) = syscalls::selection(types.iter().copied());
+    let mut sensor = Sensor::start(&emit).expect("sensor starts");
+    let mut state = State::from_host();
+    f();
+    let mut out = Vec::new();
+    let mut raws: Vec<RawEvent> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        raws.clear();
+        sensor.poll(&mut raws, Duration::from_millis(100));
+        for raw in &raws {
+            let ev = state.ingest(raw);
+            let comm = state.procs.get(&ev.pid).map(|p| p.comm.clone()).unwrap_or_default();
+            if comms.contains(&comm.as_str()) {
+                out.push(ev.clone());
+            }
+            state.retire(&ev);
+        }
+    }
+    assert_eq!(sensor.drops(), 0);
+    (out, state)
+}
+
+#[test]
+fn exec_open_and_exit_are_reported() {
+    if !is_root() {
+        eprintln!("skipped: the eBPF sensor needs root");
+        return;
+    }
+    let (events, state) = capture(&["openat", "execve", "procexit"], &["cat"], || {
+        let st = Command::new("/bin/cat").arg("/etc/hostname").current_dir("/etc").output().unwrap();
+        assert!(st.status.success());
+    });
+    for e in &events {
+        eprintln!("{}", serde_json::to_string(e).unwrap());
+    }
+    let exec = events.iter().find(|e| e.etype == "execve").expect("execve event");
+    let p = state.procs.get(&exec.pid);
+    assert!(p.is_none(), "exited process still in the table");
+    let open = events
+        .iter()
+        .find(|e| e.etype == "openat" && e.fd.as_ref().is_some_and(|f| f.name == "/etc/hostname"))
+        .expect("openat of /etc/hostname");
+    assert!(open.res >= 0);
+    assert!(events.iter().any(|e| e.etype == "procexit"));
+}
