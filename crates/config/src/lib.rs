@@ -4,8 +4,8 @@
 
 mod dockerfile;
 mod kubernetes;
-mod suppress;
 mod rego_input;
+mod suppress;
 mod terraform;
 mod yaml;
 

@@ -6,8 +6,8 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::dockerfile::{model, parse};
 use crate::kubernetes::object;
-use crate::yaml;
 use crate::terraform::hcl;
+use crate::yaml;
 use crate::{ConfigError, ConfigKind};
 
 /// One input document and what it covers.
