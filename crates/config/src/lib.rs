@@ -7,7 +7,6 @@ mod kubernetes;
 mod rego_input;
 mod suppress;
 mod terraform;
-mod yaml;
 
 pub use rego_input::{RegoInput, rego_inputs};
 

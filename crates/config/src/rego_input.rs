@@ -7,8 +7,8 @@ use serde_json::{Map, Value as Json, json};
 use crate::dockerfile::{model, parse};
 use crate::kubernetes::object;
 use crate::terraform::hcl;
-use crate::yaml;
 use crate::{ConfigError, ConfigKind};
+use rampart_yaml as yaml;
 
 /// One input document and what it covers.
 #[derive(Clone, Debug, PartialEq)]

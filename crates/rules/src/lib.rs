@@ -31,7 +31,6 @@ mod load;
 mod map_event;
 mod parse;
 mod ruleset;
-mod yaml;
 
 #[cfg(test)]
 mod regression;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use crate::error::{ErrorKind, ItemKind, LoadError, Location, Warning};
-use crate::yaml::{self, Node, Value};
+use rampart_yaml::{self as yaml, Node, Value};
 
 /// Largest rules file accepted.
 pub(crate) const MAX_FILE_LEN: usize = 64 * 1024 * 1024;
@@ -177,7 +177,7 @@ impl Defs {
                 return;
             }
         };
-        for doc in docs {
+        for doc in docs.documents {
             let Value::Seq(items) = &doc.value else {
                 let at = origin_of(file, &doc);
                 self.error(&at, None, ErrorKind::Schema("rules content is not a sequence of items".into()));
@@ -199,13 +199,13 @@ impl Defs {
             );
             return;
         };
-        if item.get("rule").is_some() {
+        if item.field("rule").is_some() {
             self.load_rule(file, item, origin);
-        } else if item.get("macro").is_some() {
+        } else if item.field("macro").is_some() {
             self.load_macro(file, item, origin);
-        } else if item.get("list").is_some() {
+        } else if item.field("list").is_some() {
             self.load_list(file, item, origin);
-        } else if let Some(v) = item.get("required_engine_version") {
+        } else if let Some(v) = item.field("required_engine_version") {
             let text = v.as_str().unwrap_or_default();
             match parse_engine_version(text) {
                 Some(required) if required <= ENGINE_VERSION => {}
@@ -219,17 +219,17 @@ impl Defs {
                     self.error(&origin_of(file, v), None, ErrorKind::Schema(msg));
                 }
             }
-        } else if item.get("required_plugin_versions").is_some() {
+        } else if item.field("required_plugin_versions").is_some() {
             // Plugins are not loaded; their version requirements do not apply.
         } else {
-            let key = entries.first().map(|(k, _)| k.as_str()).unwrap_or_default();
+            let key = entries.first().map(|e| e.key.as_str()).unwrap_or_default();
             self.warn(&origin, None, format!("unknown top-level item '{key}' ignored"));
         }
     }
 
     /// The item's name, or an error when it has none.
     fn name(&mut self, item: &Node, key: &str, kind: ItemKind, origin: &Origin) -> Option<String> {
-        match item.get(key).and_then(|n| n.as_str()) {
+        match item.field(key).and_then(|n| n.as_str()) {
             Some(name) if !name.is_empty() => Some(name.to_string()),
             _ => {
                 self.error(
@@ -251,8 +251,8 @@ impl Defs {
         origin: &Origin,
         allowed: &[&str],
     ) -> Option<Merge> {
-        let append = item.get("append").and_then(|n| n.as_bool()).unwrap_or(false);
-        let Some(over) = item.get("override") else {
+        let append = item.field("append").and_then(|n| n.as_bool()).unwrap_or(false);
+        let Some(over) = item.field("override") else {
             return Some(if append { Merge::Append } else { Merge::Define });
         };
         let Value::Map(entries) = &over.value else {
@@ -268,7 +268,7 @@ impl Defs {
             return None;
         }
         let mut keys = Vec::new();
-        for (key, mode) in entries {
+        for yaml::Entry { key, value: mode, .. } in entries {
             let mode = match mode.as_str() {
                 Some("append") => Mode::Append,
                 Some("replace") => Mode::Replace,
@@ -291,7 +291,7 @@ impl Defs {
                 );
                 return None;
             }
-            if item.get(key).is_none() {
+            if item.field(key).is_none() {
                 self.error(
                     origin,
                     Some((kind, name)),
@@ -305,7 +305,7 @@ impl Defs {
     }
 
     fn text(&mut self, file: usize, item: &Node, key: &str, kind: ItemKind, name: &str) -> Option<Text> {
-        let node = item.get(key)?;
+        let node = item.field(key)?;
         match node.as_str() {
             Some(s) => Some(Text::new(s, scalar_origin(file, node))),
             None => {
@@ -320,7 +320,7 @@ impl Defs {
     }
 
     fn unknown_keys(&mut self, file: usize, item: &Node, kind: ItemKind, name: &str, known: &[&str]) {
-        for (key, node) in entries(item) {
+        for yaml::Entry { key, value: node, .. } in entries(item) {
             if !known.contains(&key.as_str()) {
                 self.warn(&origin_of(file, node), Some((kind, name)), format!("unknown key '{key}' ignored"));
             }
@@ -331,7 +331,7 @@ impl Defs {
         let Some(name) = self.name(item, "list", ItemKind::List, &origin) else { return };
         self.unknown_keys(file, item, ItemKind::List, &name, &["list", "items", "append", "override"]);
         let Some(merge) = self.merge_mode(item, ItemKind::List, &name, &origin, &["items"]) else { return };
-        let Some(items_node) = item.get("items") else {
+        let Some(items_node) = item.field("items") else {
             self.error(
                 &origin,
                 Some((ItemKind::List, &name)),
@@ -399,7 +399,7 @@ impl Defs {
             return;
         };
         let Some(condition) = self.text(file, item, "condition", ItemKind::Macro, &name) else {
-            if item.get("condition").is_none() {
+            if item.field("condition").is_none() {
                 self.error(
                     &origin,
                     Some((ItemKind::Macro, &name)),
@@ -428,7 +428,7 @@ impl Defs {
         };
         let existing = self.rule_index.get(&name).copied();
         self.unknown_keys(file, item, ItemKind::Rule, &name, RULE_KEYS);
-        let enabled = match item.get("enabled") {
+        let enabled = match item.field("enabled") {
             Some(n) => match n.as_bool() {
                 Some(b) => Some(b),
                 None => {
@@ -442,7 +442,7 @@ impl Defs {
             },
             None => None,
         };
-        let only_enabled = entries(item).iter().all(|(k, _)| k == "rule" || k == "enabled");
+        let only_enabled = entries(item).iter().all(|e| e.key == "rule" || e.key == "enabled");
         if let (Merge::Define, Some(i), true, Some(on)) = (&merge, existing, only_enabled, enabled) {
             self.rules[i].enabled = on;
             return;
@@ -450,7 +450,7 @@ impl Defs {
         let condition = self.text(file, item, "condition", ItemKind::Rule, &name);
         let output = self.text(file, item, "output", ItemKind::Rule, &name);
         let desc = self.text(file, item, "desc", ItemKind::Rule, &name);
-        let priority = match item.get("priority") {
+        let priority = match item.field("priority") {
             Some(n) => match n.as_str().and_then(crate::Priority::from_name) {
                 Some(p) => Some(p),
                 None => {
@@ -465,7 +465,7 @@ impl Defs {
             },
             None => None,
         };
-        let tags = match item.get("tags") {
+        let tags = match item.field("tags") {
             Some(n) => match &n.value {
                 Value::Seq(seq) => seq.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
                 Value::Null => Vec::new(),
@@ -480,14 +480,14 @@ impl Defs {
             },
             None => Vec::new(),
         };
-        let exceptions = match item.get("exceptions") {
+        let exceptions = match item.field("exceptions") {
             Some(n) => match self.exceptions(file, n, &name) {
                 Some(e) => e,
                 None => return,
             },
             None => Vec::new(),
         };
-        let flag = |key: &str| item.get(key).and_then(|n| n.as_bool());
+        let flag = |key: &str| item.field(key).and_then(|n| n.as_bool());
 
         match merge {
             Merge::Define => {
@@ -498,7 +498,7 @@ impl Defs {
                     ("desc", desc.is_some()),
                     ("priority", priority.is_some()),
                 ] {
-                    if !present && item.get(key).is_none() {
+                    if !present && item.field(key).is_none() {
                         missing.push(key);
                     }
                 }
@@ -512,7 +512,7 @@ impl Defs {
                 else {
                     return;
                 };
-                let source = item.get("source").and_then(|n| n.as_str()).unwrap_or("syscall").to_string();
+                let source = item.field("source").and_then(|n| n.as_str()).unwrap_or("syscall").to_string();
                 let def = RuleDef {
                     name: name.clone(),
                     desc: desc.text,
@@ -537,13 +537,13 @@ impl Defs {
             }
             Merge::Append => {
                 let Some(i) = existing else { return self.no_base(&origin, ItemKind::Rule, &name) };
-                if condition.is_none() && exceptions.is_empty() && item.get("exceptions").is_none() {
+                if condition.is_none() && exceptions.is_empty() && item.field("exceptions").is_none() {
                     let msg = "appending to a rule needs 'condition' or 'exceptions'".to_string();
                     self.error(&origin, me, ErrorKind::Append(msg));
                     return;
                 }
                 for key in ["output", "desc", "priority", "tags", "source"] {
-                    if item.get(key).is_some() {
+                    if item.field(key).is_some() {
                         let msg = format!("'{key}' cannot be appended to a rule (use 'override')");
                         self.error(&origin, me, ErrorKind::Append(msg));
                         return;
@@ -649,7 +649,7 @@ impl Defs {
         let mut out = Vec::new();
         for ex in items {
             let origin = origin_of(file, ex);
-            let Some(name) = ex.get("name").and_then(|n| n.as_str()).filter(|n| !n.is_empty()) else {
+            let Some(name) = ex.field("name").and_then(|n| n.as_str()).filter(|n| !n.is_empty()) else {
                 let msg = format!("exception of rule '{rule}' has no 'name'");
                 self.error(&origin, Some((ItemKind::Exception, "")), ErrorKind::Schema(msg));
                 return None;
@@ -661,7 +661,7 @@ impl Defs {
                     _ => None,
                 }
             };
-            let (fields, single_field) = match ex.get("fields") {
+            let (fields, single_field) = match ex.field("fields") {
                 None => (None, None),
                 Some(n) => match (&n.value, n.as_str()) {
                     (_, Some(s)) => (None, Some(s.to_string())),
@@ -682,7 +682,7 @@ impl Defs {
                     }
                 },
             };
-            let comps = match ex.get("comps") {
+            let comps = match ex.field("comps") {
                 None => None,
                 Some(n) => match (n.as_str(), strings(n)) {
                     (Some(s), _) => Some(vec![s.to_string()]),
@@ -694,7 +694,7 @@ impl Defs {
                 },
             };
             let mut values = Vec::new();
-            if let Some(v) = ex.get("values") {
+            if let Some(v) = ex.field("values") {
                 let Value::Seq(rows) = &v.value else {
                     if !v.is_null() {
                         self.error(&origin, me, ErrorKind::Schema("'values' must be a sequence".into()));
@@ -792,10 +792,10 @@ impl Merge {
 }
 
 fn mode_node<'a>(over: &'a Node, key: &str) -> &'a Node {
-    over.get(key).map_or(over, |n| n)
+    over.field(key).map_or(over, |n| n)
 }
 
-fn entries(node: &Node) -> &[(String, Rc<Node>)] {
+fn entries(node: &Node) -> &[yaml::Entry] {
     match &node.value {
         Value::Map(e) => e,
         _ => &[],

@@ -8,8 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::yaml::{self, Node, Value};
 use crate::{MapEvent, RuleSet};
+use rampart_yaml::{self as yaml, Node, Value};
 
 fn regression_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/falco/regression");
@@ -66,10 +66,12 @@ fn specs() -> Vec<(String, std::rc::Rc<Node>)> {
     for spec in ["falco_tests.yaml", "falco_tests_exceptions.yaml"] {
         let text = std::fs::read_to_string(dir.join(spec)).expect("spec file");
         let docs = yaml::parse(&text).expect("spec parses");
-        let Some(Value::Map(top)) = docs.first().map(|d| &d.value) else { panic!("{spec}: not a mapping") };
-        for (_, tests) in top {
-            if let Value::Map(tests) = &tests.value {
-                out.extend(tests.iter().map(|(name, node)| (format!("{spec}:{name}"), node.clone())));
+        let Some(Value::Map(top)) = docs.documents.first().map(|d| &d.value) else {
+            panic!("{spec}: not a mapping")
+        };
+        for group in top {
+            if let Value::Map(tests) = &group.value.value {
+                out.extend(tests.iter().map(|t| (format!("{spec}:{}", t.key), t.value.clone())));
             }
         }
     }
@@ -88,14 +90,14 @@ fn detection_specs_on_the_cat_write_capture() {
     let mut failures = Vec::new();
     for (name, spec) in specs() {
         let Value::Map(keys) = &spec.value else { continue };
-        let cat = spec.get("trace_file").and_then(|n| n.as_str()) == Some("trace_files/cat_write.scap");
+        let cat = spec.field("trace_file").and_then(|n| n.as_str()) == Some("trace_files/cat_write.scap");
         if !cat
-            || spec.get("rules_file").is_none()
-            || !keys.iter().all(|(k, _)| DETECT_KEYS.contains(&k.as_str()))
+            || spec.field("rules_file").is_none()
+            || !keys.iter().all(|e| DETECT_KEYS.contains(&e.key.as_str()))
         {
             continue;
         }
-        let files = read_files(&dir, spec.get("rules_file").expect("rules_file"));
+        let files = read_files(&dir, spec.field("rules_file").expect("rules_file"));
         let set = match RuleSet::load(&files) {
             Ok((set, _)) => set,
             Err(e) => {
@@ -106,15 +108,15 @@ fn detection_specs_on_the_cat_write_capture() {
         ran += 1;
         let matched: Vec<String> =
             events.iter().flat_map(|e| set.evaluate(e)).map(|r| r.name.clone()).collect();
-        if let Some(detect) = spec.get("detect").and_then(|n| n.as_bool())
+        if let Some(detect) = spec.field("detect").and_then(|n| n.as_bool())
             && detect == matched.is_empty()
         {
             failures.push(format!("{name}: expected detect={detect}, matched {matched:?}"));
         }
-        if let Some(Value::Seq(counts)) = spec.get("detect_counts").map(|n| &n.value) {
+        if let Some(Value::Seq(counts)) = spec.field("detect_counts").map(|n| &n.value) {
             for count in counts {
                 let Value::Map(entries) = &count.value else { continue };
-                for (rule, n) in entries {
+                for yaml::Entry { key: rule, value: n, .. } in entries {
                     let expected = n.as_str().is_some_and(|n| n != "0");
                     if matched.iter().any(|m| m == rule) != expected {
                         failures.push(format!(
@@ -141,21 +143,21 @@ fn validation_specs() {
     let mut ran = 0;
     let mut failures = Vec::new();
     for (name, spec) in specs() {
-        let Some(files) = spec.get("validate_rules_file") else { continue };
+        let Some(files) = spec.field("validate_rules_file") else { continue };
         let files = read_files(&dir, files);
-        let exit = spec.get("exit_status").and_then(|n| n.as_str()).unwrap_or("0");
+        let exit = spec.field("exit_status").and_then(|n| n.as_str()).unwrap_or("0");
         ran += 1;
         match (RuleSet::load(&files), exit) {
             (Ok(_), "0") => {}
             (Ok(_), _) => failures.push(format!("{name}: loaded, but Falco refuses it")),
             (Err(e), "0") => failures.push(format!("{name}: refused, but Falco loads it: {e}")),
             (Err(e), _) => {
-                let Some(Value::Seq(expected)) = spec.get("validate_errors").map(|n| &n.value) else {
+                let Some(Value::Seq(expected)) = spec.field("validate_errors").map(|n| &n.value) else {
                     continue;
                 };
                 for want in expected {
-                    let mut item = want.get("item_name").and_then(|n| n.as_str()).unwrap_or_default();
-                    let mut kind = want.get("item_type").and_then(|n| n.as_str()).unwrap_or_default();
+                    let mut item = want.field("item_name").and_then(|n| n.as_str()).unwrap_or_default();
+                    let mut kind = want.field("item_type").and_then(|n| n.as_str()).unwrap_or_default();
                     if let Some((_, k, i)) = OTHER_ITEM.iter().find(|(spec, ..)| *spec == name) {
                         (kind, item) = (k, i);
                     }

@@ -7,7 +7,7 @@ use rampart_types::Severity;
 
 use super::object::{Container, Group, Loc, Pod};
 use super::{Check, Run, Sink};
-use crate::yaml::Entry;
+use rampart_yaml::Entry;
 
 /// Host paths that hand over the node: its root, boot files, devices, config,
 /// libraries, kernel interfaces and the container runtime's state.

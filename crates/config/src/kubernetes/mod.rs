@@ -16,9 +16,9 @@ mod workload;
 
 use rampart_types::{CauseMetadata, Diagnostic, Misconfiguration, Severity};
 
-use crate::yaml;
 use crate::{CheckInfo, ConfigError, ConfigKind, Outcome};
 use object::{Loc, Object, Pod};
+use rampart_yaml as yaml;
 
 /// The Pod Security Standards level a check enforces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

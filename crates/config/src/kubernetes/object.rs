@@ -1,6 +1,6 @@
 //! Kubernetes objects in a file, the pod spec a workload carries, and its containers.
 
-use crate::yaml::{Entry, Node};
+use rampart_yaml::{Entry, Node};
 
 /// One object: a document with `apiVersion` and `kind`, or an item of a `List`.
 pub(crate) struct Object<'a> {
@@ -204,7 +204,7 @@ pub(crate) fn deepest(node: &Node, path: &[&str]) -> Loc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::parse;
+    use rampart_yaml::parse;
 
     #[test]
     fn lists_yield_their_items_and_other_yaml_nothing() {

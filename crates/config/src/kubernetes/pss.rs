@@ -8,7 +8,7 @@ use rampart_types::Severity;
 
 use super::object::{Container, Group, Loc, Pod};
 use super::{Check, PssLevel, Run, Sink};
-use crate::yaml::{Entry, Node, Value};
+use rampart_yaml::{Entry, Node, Value};
 
 const BASELINE: Option<PssLevel> = Some(PssLevel::Baseline);
 const RESTRICTED: Option<PssLevel> = Some(PssLevel::Restricted);

@@ -7,7 +7,7 @@ use rampart_types::Severity;
 
 use super::object::{Loc, Object};
 use super::{Check, Run, Sink};
-use crate::yaml::Node;
+use rampart_yaml::Node;
 
 const ROLES: &[&str] = &["Role", "ClusterRole"];
 

@@ -14,7 +14,7 @@ use rampart_types::Severity;
 
 use super::object::{Loc, Object};
 use super::{Check, Run, Sink};
-use crate::yaml::{Node, Value};
+use rampart_yaml::{Node, Value};
 
 const SCHEMA: &str = include_str!("schema.txt");
 

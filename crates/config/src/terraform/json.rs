@@ -8,7 +8,7 @@
 //! blocks, except the attributes known to hold maps (`tags`, …). Strings are
 //! templates, as in Terraform: `"${var.x}"` refers to the variable.
 
-use crate::yaml::{self, Node, Value};
+use rampart_yaml::{self as yaml, Node, Value};
 
 /// Object-valued resource attributes that are maps, not nested blocks.
 const MAP_ATTRIBUTES: &[&str] =

@@ -1,7 +1,9 @@
-//! A YAML node tree that remembers the line of every key and value.
+//! A YAML node tree that remembers the line and column of every key and
+//! value.
 //!
-//! Findings must point at the offending field, which a serde data model
-//! forgets, so the tree is built from the parser's events. Aliases share the
+//! Misconfiguration findings and rule-loading errors must point at the
+//! offending field, which a serde data model forgets, so the tree is built
+//! from the parser's events. Aliases share the
 //! anchored node instead of copying it, merge keys (`<<`) are resolved as
 //! Kubernetes' YAML decoder does, and the work aliases and merges may cause
 //! is bounded so an alias bomb is refused rather than expanded.
@@ -20,18 +22,20 @@ const MAX_EXPANDED_NODES: u64 = 1_000_000;
 const MAX_DEPTH: usize = 128;
 
 #[derive(Debug)]
-pub(crate) struct Node {
+pub struct Node {
     /// 1-based line where the node starts (for aliases: where the anchored node is).
-    pub(crate) line: u32,
+    pub line: u32,
+    /// 1-based column where the node starts.
+    pub col: u32,
     /// Last line the node covers.
-    pub(crate) end_line: u32,
-    pub(crate) value: Value,
+    pub end_line: u32,
+    pub value: Value,
     /// How many nodes this one stands for once every alias inside is expanded.
     weight: u64,
 }
 
 #[derive(Debug)]
-pub(crate) enum Value {
+pub enum Value {
     Null,
     /// `plain` is false for quoted, block and `!!str` scalars: only plain
     /// scalars can be booleans or numbers.
@@ -46,27 +50,27 @@ pub(crate) enum Value {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct Entry {
-    pub(crate) key: String,
+pub struct Entry {
+    pub key: String,
     /// Line of the key.
-    pub(crate) line: u32,
-    pub(crate) value: Rc<Node>,
+    pub line: u32,
+    pub value: Rc<Node>,
 }
 
 impl Entry {
     /// Last line of the key and its value; the key's line when the value is an alias of a node above.
-    pub(crate) fn end_line(&self) -> u32 {
+    pub fn end_line(&self) -> u32 {
         if self.value.line >= self.line { self.value.end_line.max(self.line) } else { self.line }
     }
 }
 
 impl Node {
-    pub(crate) fn get(&self, key: &str) -> Option<&Entry> {
+    pub fn get(&self, key: &str) -> Option<&Entry> {
         self.entries().iter().find(|e| e.key == key)
     }
 
     /// The entry at the end of a chain of mapping keys.
-    pub(crate) fn path(&self, keys: &[&str]) -> Option<&Entry> {
+    pub fn path(&self, keys: &[&str]) -> Option<&Entry> {
         let (first, rest) = keys.split_first()?;
         let mut entry = self.get(first)?;
         for key in rest {
@@ -75,26 +79,45 @@ impl Node {
         Some(entry)
     }
 
-    pub(crate) fn entries(&self) -> &[Entry] {
+    pub fn entries(&self) -> &[Entry] {
         match &self.value {
             Value::Map(entries) => entries,
             _ => &[],
         }
     }
 
-    pub(crate) fn items(&self) -> &[Rc<Node>] {
+    pub fn items(&self) -> &[Rc<Node>] {
         match &self.value {
             Value::Seq(items) => items,
             _ => &[],
         }
     }
 
-    pub(crate) fn is_map(&self) -> bool {
+    /// The value of a mapping key.
+    pub fn field(&self, key: &str) -> Option<&Rc<Node>> {
+        self.get(key).map(|e| &e.value)
+    }
+
+    pub fn is_map(&self) -> bool {
         matches!(self.value, Value::Map(_))
     }
 
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// What the node is, for messages: "a mapping", "a sequence", …
+    pub fn kind(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Scalar { .. } => "a scalar",
+            Value::Seq(_) => "a sequence",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
     /// The text of any scalar (`8080` included): for fields typed as strings.
-    pub(crate) fn as_str(&self) -> Option<&str> {
+    pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Scalar { text, .. } => Some(text),
             _ => None,
@@ -103,7 +126,7 @@ impl Node {
 
     /// A plain boolean, with the YAML 1.1 spellings (`yes`, `on`, `y`) that
     /// Kubernetes' decoder still reads as booleans.
-    pub(crate) fn as_bool(&self) -> Option<bool> {
+    pub fn as_bool(&self) -> Option<bool> {
         match self.plain()? {
             "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => Some(true),
             "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => {
@@ -114,7 +137,7 @@ impl Node {
     }
 
     /// A plain decimal integer.
-    pub(crate) fn as_int(&self) -> Option<i64> {
+    pub fn as_int(&self) -> Option<i64> {
         self.plain()?.replace('_', "").parse().ok()
     }
 
@@ -129,18 +152,28 @@ impl Node {
 /// The documents of a file, in order (empty documents left out), and the
 /// keys that were written twice in one mapping.
 #[derive(Debug)]
-pub(crate) struct Yaml {
-    pub(crate) documents: Vec<Rc<Node>>,
-    pub(crate) duplicates: Vec<(u32, String)>,
+pub struct Yaml {
+    pub documents: Vec<Rc<Node>>,
+    pub duplicates: Vec<(u32, String)>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct YamlError {
-    pub(crate) line: u32,
-    pub(crate) message: String,
+pub struct YamlError {
+    /// 1-based line and column of the error.
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
 }
 
-pub(crate) fn parse(text: &str) -> Result<Yaml, YamlError> {
+impl std::fmt::Display for YamlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for YamlError {}
+
+pub fn parse(text: &str) -> Result<Yaml, YamlError> {
     let mut options = Options::default();
     options.set_emit_comments(false);
     options.flow_nesting_limit = MAX_DEPTH;
@@ -154,15 +187,15 @@ pub(crate) fn parse(text: &str) -> Result<Yaml, YamlError> {
                 }
                 kind => kind.to_string(),
             };
-            YamlError { line: line_of(e.marker().line()), message }
+            YamlError { line: num(e.marker().line()), col: num(e.marker().col() + 1), message }
         })?;
         builder.event(event, span)?;
     }
     Ok(Yaml { documents: builder.documents, duplicates: builder.duplicates })
 }
 
-fn line_of(line: usize) -> u32 {
-    u32::try_from(line).unwrap_or(u32::MAX)
+fn num(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[derive(Default)]
@@ -176,6 +209,7 @@ struct Builder {
 
 struct Frame {
     line: u32,
+    col: u32,
     end_line: u32,
     anchor: usize,
     weight: u64,
@@ -190,14 +224,15 @@ enum FrameKind {
 enum Key {
     Text(String, u32),
     /// A plain `<<`: the value's entries fill in the keys this mapping lacks.
-    Merge(u32),
+    Merge(u32, u32),
     /// A key that is itself a collection: no Kubernetes field is named so.
     Complex,
 }
 
 impl Builder {
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
-        let line = line_of(span.start.line());
+        let line = num(span.start.line());
+        let col = num(span.start.col() + 1);
         match event {
             Event::DocumentStart(..) => self.anchors.clear(),
             Event::Scalar(text, style, anchor, tag) => {
@@ -211,11 +246,11 @@ impl Builder {
                     Value::Null => line,
                     // A block scalar's span ends at the start of the line after it.
                     _ if span.end.col() == 0 && span.end.line() > span.start.line() => {
-                        line_of(span.end.line() - 1)
+                        num(span.end.line() - 1)
                     }
-                    _ => line_of(span.end.line()),
+                    _ => num(span.end.line()),
                 };
-                let node = Rc::new(Node { line, end_line, value, weight: 1 });
+                let node = Rc::new(Node { line, col, end_line, value, weight: 1 });
                 self.define(anchor, &node);
                 self.complete(node, end_line)?;
             }
@@ -223,24 +258,27 @@ impl Builder {
                 let Some(target) = self.anchors.get(&id).cloned() else {
                     return Err(YamlError {
                         line,
+                        col,
                         message: "an alias refers to the collection it is in".into(),
                     });
                 };
-                self.charge(target.weight, line)?;
+                self.charge(target.weight, line, col)?;
                 self.complete(target, line)?;
             }
-            Event::SequenceStart(_, anchor, _) => self.open(line, anchor, FrameKind::Seq(Vec::new())),
-            Event::MappingStart(_, anchor, _) => {
-                self.open(line, anchor, FrameKind::Map { entries: Vec::new(), key: None, merges: Vec::new() })
-            }
+            Event::SequenceStart(_, anchor, _) => self.open((line, col), anchor, FrameKind::Seq(Vec::new())),
+            Event::MappingStart(_, anchor, _) => self.open(
+                (line, col),
+                anchor,
+                FrameKind::Map { entries: Vec::new(), key: None, merges: Vec::new() },
+            ),
             Event::SequenceEnd | Event::MappingEnd => self.close()?,
             _ => {}
         }
         Ok(())
     }
 
-    fn open(&mut self, line: u32, anchor: usize, kind: FrameKind) {
-        self.stack.push(Frame { line, end_line: line, anchor, weight: 1, kind });
+    fn open(&mut self, (line, col): (u32, u32), anchor: usize, kind: FrameKind) {
+        self.stack.push(Frame { line, col, end_line: line, anchor, weight: 1, kind });
     }
 
     fn close(&mut self) -> Result<(), YamlError> {
@@ -253,7 +291,7 @@ impl Builder {
                 for source in &merges {
                     for entry in source.entries() {
                         if !entries.iter().any(|e| e.key == entry.key) {
-                            self.charge(entry.value.weight, frame.line)?;
+                            self.charge(entry.value.weight, frame.line, frame.col)?;
                             weight = weight.saturating_add(entry.value.weight);
                             entries.push(entry.clone());
                         }
@@ -262,7 +300,8 @@ impl Builder {
                 Value::Map(entries)
             }
         };
-        let node = Rc::new(Node { line: frame.line, end_line: frame.end_line, value, weight });
+        let node =
+            Rc::new(Node { line: frame.line, col: frame.col, end_line: frame.end_line, value, weight });
         self.define(frame.anchor, &node);
         self.complete(node, frame.end_line)
     }
@@ -302,11 +341,12 @@ impl Builder {
         }
     }
 
-    fn charge(&mut self, weight: u64, line: u32) -> Result<(), YamlError> {
+    fn charge(&mut self, weight: u64, line: u32, col: u32) -> Result<(), YamlError> {
         self.expanded = self.expanded.saturating_add(weight);
         if self.expanded > MAX_EXPANDED_NODES {
             return Err(YamlError {
                 line,
+                col,
                 message: format!("aliases and merge keys expand to more than {MAX_EXPANDED_NODES} nodes"),
             });
         }
@@ -329,14 +369,16 @@ impl Builder {
             FrameKind::Map { entries, key, merges } => match key.take() {
                 None => {
                     *key = Some(match &node.value {
-                        Value::Scalar { text, plain: true } if text == "<<" => Key::Merge(node.line),
+                        Value::Scalar { text, plain: true } if text == "<<" => {
+                            Key::Merge(node.line, node.col)
+                        }
                         Value::Scalar { text, .. } => Key::Text(text.clone(), node.line),
                         Value::Null => Key::Text(String::new(), node.line),
                         Value::Seq(_) | Value::Map(_) => Key::Complex,
                     });
                 }
                 Some(Key::Text(text, line)) => entries.push(Entry { key: text, line, value: node }),
-                Some(Key::Merge(line)) => {
+                Some(Key::Merge(line, col)) => {
                     if node.is_map() {
                         merges.push(node);
                     } else if !node.items().is_empty() && node.items().iter().all(|n| n.is_map()) {
@@ -344,6 +386,7 @@ impl Builder {
                     } else {
                         return Err(YamlError {
                             line,
+                            col,
                             message: "a merge key (<<) needs a mapping or a list of mappings".into(),
                         });
                     }
@@ -367,6 +410,14 @@ mod tests {
         let mut yaml = parse(text).expect("parses");
         assert_eq!(yaml.documents.len(), 1);
         yaml.documents.pop().expect("one document")
+    }
+
+    #[test]
+    fn nodes_keep_their_columns() {
+        let root = doc("- rule: x\n  items: [a, \"b c\"]\n");
+        let list = root.items()[0].field("items").expect("items");
+        assert_eq!((list.line, list.col), (2, 10));
+        assert_eq!(list.items()[1].col, 14);
     }
 
     #[test]
