@@ -18,7 +18,7 @@ pub struct Control {
     pub since: u32,
     /// Controls this one replaces at its level (restricted seccomp replaces
     /// baseline seccomp, and so on), as the plugin's override ids do.
-    pub(crate) overrides: &'static [&'static str],
+    pub overrides: &'static [&'static str],
     pub(crate) check: fn(&Pod<'_>, u32) -> Option<(String, String)>,
 }
 
@@ -277,7 +277,8 @@ fn privileged(pod: &Pod<'_>, _: u32) -> Option<(String, String)> {
     forbid("privileged", format!("{} must not set securityContext.privileged=true", containers_phrase(&bad)))
 }
 
-const BASELINE_CAPABILITIES: &[&str] = &[
+/// Capabilities the baseline level lets a container add.
+pub const BASELINE_CAPABILITIES: &[&str] = &[
     "AUDIT_WRITE",
     "CHOWN",
     "DAC_OVERRIDE",
@@ -586,7 +587,8 @@ fn sysctls(pod: &Pod<'_>, minor: u32) -> Option<(String, String)> {
     forbid("forbidden sysctls", bad.join(", "))
 }
 
-const RESTRICTED_VOLUME_TYPES: &[&str] = &[
+/// Volume sources the restricted level allows.
+pub const RESTRICTED_VOLUME_TYPES: &[&str] = &[
     "configMap",
     "csi",
     "downwardAPI",

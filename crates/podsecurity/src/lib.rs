@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-pub use checks::{CONTROLS, Control, Pod};
+pub use checks::{BASELINE_CAPABILITIES, CONTROLS, Control, Pod, RESTRICTED_VOLUME_TYPES};
 pub use level::{LATEST_MINOR, Level, LevelVersion, Policy, Version};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

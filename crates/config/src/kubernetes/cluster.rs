@@ -10,7 +10,7 @@ use super::{Check, Run, Sink};
 pub(crate) static NODE_PORT: Check = Check {
     id: "RPT-K8S-004",
     severity: Severity::Medium,
-    level: None,
+    pss: None,
     title: "NodePort Service",
     description: "A NodePort Service opens its port on every node of the cluster, outside any ingress \
                   or load balancer, where firewalls are easily forgotten.",
@@ -26,7 +26,7 @@ fn node_port(object: &Object<'_>, out: &mut Sink<'_>) {
 pub(crate) static LOAD_BALANCER: Check = Check {
     id: "RPT-K8S-005",
     severity: Severity::Low,
-    level: None,
+    pss: None,
     title: "LoadBalancer Service",
     description: "A LoadBalancer Service usually gets an address reachable from outside the cluster \
                   (often the internet), with every NodePort that comes with it.",
@@ -48,7 +48,7 @@ fn service_type(object: &Object<'_>, out: &mut Sink<'_>, kind: &str, effect: &st
 pub(crate) static CLUSTER_ADMIN_BINDING: Check = Check {
     id: "KSV111",
     severity: Severity::Medium,
-    level: None,
+    pss: None,
     title: "Binding to cluster-admin",
     description: "cluster-admin can do anything anywhere; binding it to users, groups or service \
                   accounts makes each of them a full cluster administrator.",
@@ -69,7 +69,7 @@ fn cluster_admin_binding(object: &Object<'_>, out: &mut Sink<'_>) {
 pub(crate) static CONFIGMAP_SECRET: Check = Check {
     id: "KSV109",
     severity: Severity::High,
-    level: None,
+    pss: None,
     title: "Credential in a ConfigMap",
     description: "ConfigMaps are not secret: anyone who can read the namespace's configuration, and \
                   every pod that mounts it, sees a password or key stored in one.",

@@ -46,7 +46,7 @@ fn capabilities<'a>(c: &Container<'a>, key: &str) -> impl Iterator<Item = (&'a s
 pub(crate) static DROP_ANY: Check = Check {
     id: "KSV004",
     severity: Severity::Low,
-    level: None,
+    pss: None,
     title: "No capabilities dropped",
     description: "A container that drops no capability keeps the runtime's whole default set, \
                   including ones it never uses such as NET_RAW or MKNOD.",
@@ -74,7 +74,7 @@ macro_rules! added_capability {
         pub(crate) static $name: Check = Check {
             id: $id,
             severity: Severity::High,
-            level: None,
+            pss: None,
             title: $title,
             description: $description,
             resolution: concat!("Remove ", $cap, " from securityContext.capabilities.add."),
@@ -125,7 +125,7 @@ fn host_paths<'a>(pod: &Pod<'a>) -> impl Iterator<Item = (&'a str, &'a str, &'a 
 pub(crate) static DOCKER_SOCKET: Check = Check {
     id: "KSV006",
     severity: Severity::High,
-    level: None,
+    pss: None,
     title: "Docker socket mounted",
     description: "Whoever can talk to the Docker socket can start a privileged container with the \
                   node's root filesystem mounted: the socket is root on the node.",
@@ -143,7 +143,7 @@ fn docker_socket(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static SENSITIVE_HOST_PATH: Check = Check {
     id: "KSV121",
     severity: Severity::High,
-    level: None,
+    pss: None,
     title: "Sensitive host path mounted",
     description: "Mounting the node's root, /etc, /proc, /sys, devices, libraries or the container \
                   runtime's state gives the pod the means to read credentials or take over the node.",
@@ -176,7 +176,7 @@ fn mounted_host_paths(pod: &Pod<'_>, out: &mut Sink<'_>, what: &str, matches: im
 pub(crate) static HOST_ALIASES: Check = Check {
     id: "KSV007",
     severity: Severity::Low,
-    level: None,
+    pss: None,
     title: "hostAliases set",
     description: "hostAliases rewrites the pod's /etc/hosts, which can send traffic for a trusted \
                   name elsewhere and stops the runtime from managing the file.",
@@ -195,7 +195,7 @@ macro_rules! high_id {
         pub(crate) static $name: Check = Check {
             id: $id,
             severity: Severity::Low,
-            level: None,
+            pss: None,
             title: $title,
             description: concat!(
                 "A ",
@@ -248,7 +248,7 @@ fn high_ids(pod: &Pod<'_>, out: &mut Sink<'_>, key: &str) {
 pub(crate) static PRIVILEGED_PORT: Check = Check {
     id: "KSV117",
     severity: Severity::Medium,
-    level: None,
+    pss: None,
     title: "Binds a privileged port",
     description: "Ports below 1024 need NET_BIND_SERVICE or root inside the container; an application \
                   that can listen on a high port should not need either.",
@@ -273,7 +273,7 @@ fn privileged_port(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static DEFAULT_SECURITY_CONTEXT: Check = Check {
     id: "KSV118",
     severity: Severity::Medium,
-    level: None,
+    pss: None,
     title: "Default security context",
     description: "A pod and container with no securityContext at all run with whatever the runtime \
                   defaults to: any user, every default capability, privilege escalation allowed.",
@@ -300,7 +300,7 @@ fn default_security_context(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static KUBE_SYSTEM: Check = Check {
     id: "KSV037",
     severity: Severity::Medium,
-    level: None,
+    pss: None,
     title: "Workload in kube-system",
     description: "kube-system holds the control plane's service accounts and secrets, and is often \
                   exempt from admission policies: an application placed there inherits both.",
@@ -319,7 +319,7 @@ fn kube_system(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static TILLER: Check = Check {
     id: "KSV102",
     severity: Severity::Critical,
-    level: None,
+    pss: None,
     title: "Tiller deployed",
     description: "Tiller, the server side of Helm 2, listens unauthenticated inside the cluster with \
                   cluster-admin rights: any pod that reaches it controls the cluster.",

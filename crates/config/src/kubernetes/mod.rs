@@ -10,6 +10,8 @@ mod cluster;
 mod hardening;
 pub(crate) mod object;
 mod pss;
+#[cfg(test)]
+mod pss_agreement;
 mod rbac;
 mod schema;
 mod workload;
@@ -18,21 +20,17 @@ use rampart_types::{CauseMetadata, Diagnostic, Misconfiguration, Severity};
 
 use crate::{CheckInfo, ConfigError, ConfigKind, Outcome};
 use object::{Loc, Object, Pod};
+use rampart_podsecurity::Level;
 use rampart_yaml as yaml;
 
-/// The Pod Security Standards level a check enforces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum PssLevel {
-    Baseline,
-    Restricted,
-}
-
-/// A built-in check: its text, the Pod Security Standards level it belongs
-/// to (if any; the admission webhook filters on it), and its test.
+/// A built-in check: its text, the Pod Security Standards control it
+/// enforces (if any), and its test.
 pub(crate) struct Check {
     pub(crate) id: &'static str,
     pub(crate) severity: Severity,
-    pub(crate) level: Option<PssLevel>,
+    /// The control's id in `rampart_podsecurity::CONTROLS`, which the
+    /// admission webhook evaluates: the two must agree on every pod.
+    pub(crate) pss: Option<&'static str>,
     pub(crate) title: &'static str,
     pub(crate) description: &'static str,
     pub(crate) resolution: &'static str,
@@ -133,6 +131,12 @@ pub(crate) struct Sink<'a> {
     failures: &'a mut Vec<Misconfiguration>,
 }
 
+/// The Pod Security Standards level whose control the check enforces.
+fn pss_level(check: &Check) -> Option<Level> {
+    let id = check.pss?;
+    rampart_podsecurity::CONTROLS.iter().find(|c| c.id == id).map(|c| c.level)
+}
+
 impl Sink<'_> {
     pub(crate) fn fail(&mut self, loc: Loc, message: String) {
         let check = self.check;
@@ -141,9 +145,8 @@ impl Sink<'_> {
         } else {
             String::new()
         };
-        let references = match check.level {
-            Some(PssLevel::Baseline) => vec![format!("{PSS_URL}#baseline")],
-            Some(PssLevel::Restricted) => vec![format!("{PSS_URL}#restricted")],
+        let references = match pss_level(check) {
+            Some(level) => vec![format!("{PSS_URL}#{level}")],
             None => Vec::new(),
         };
         self.failures.push(Misconfiguration {
@@ -309,10 +312,9 @@ mod tests {
     #[test]
     fn titles_name_the_pss_level() {
         for check in CHECKS {
-            let marks = |word| check.title.contains(word);
-            match check.level {
-                Some(PssLevel::Baseline) => assert!(marks("(PSS baseline)"), "{}", check.id),
-                Some(PssLevel::Restricted) => assert!(marks("(PSS restricted)"), "{}", check.id),
+            let marks = |word: &str| check.title.contains(word);
+            match pss_level(check) {
+                Some(level) => assert!(marks(&format!("(PSS {level})")), "{}", check.id),
                 None => assert!(!marks("(PSS"), "{}", check.id),
             }
         }
@@ -320,8 +322,11 @@ mod tests {
 
     #[test]
     fn pss_controls_are_all_present() {
-        let count = |level| CHECKS.iter().filter(|c| c.level == Some(level)).count();
-        assert_eq!(count(PssLevel::Baseline), 13);
-        assert_eq!(count(PssLevel::Restricted), 7);
+        for control in rampart_podsecurity::CONTROLS {
+            assert!(CHECKS.iter().any(|c| c.pss == Some(control.id)), "no check for {}", control.id);
+        }
+        let count = |level| CHECKS.iter().filter(|c| pss_level(c) == Some(level)).count();
+        assert_eq!(count(Level::Baseline), 13);
+        assert_eq!(count(Level::Restricted), 7);
     }
 }

@@ -4,31 +4,12 @@
 //! and Windows pods exempt from the Linux-only restricted controls
 //! (privilege escalation, seccomp, capabilities).
 
+use rampart_podsecurity::RESTRICTED_VOLUME_TYPES;
 use rampart_types::Severity;
 
 use super::object::{Container, Group, Loc, Pod};
-use super::{Check, PssLevel, Run, Sink};
+use super::{Check, Run, Sink};
 use rampart_yaml::{Entry, Node, Value};
-
-const BASELINE: Option<PssLevel> = Some(PssLevel::Baseline);
-const RESTRICTED: Option<PssLevel> = Some(PssLevel::Restricted);
-
-/// Capabilities the baseline level lets a container add (the runtime's usual default set).
-const BASELINE_CAPS: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
 
 /// Sysctls that are namespaced and cannot affect other pods on the node.
 const SAFE_SYSCTLS: &[&str] = &[
@@ -45,18 +26,6 @@ const SAFE_SYSCTLS: &[&str] = &[
 ];
 
 const SELINUX_TYPES: &[&str] = &["container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
-
-/// Volume sources the restricted level allows: none of them reaches the node's own storage.
-const RESTRICTED_VOLUMES: &[&str] = &[
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-];
 
 /// The entry unless its value is null (`type:` with nothing after it counts as unset).
 fn set(entry: Option<&Entry>) -> Option<&Entry> {
@@ -75,7 +44,7 @@ fn strings(entry: Option<&Entry>) -> impl Iterator<Item = (&str, &Node)> {
 pub(crate) static HOST_PROCESS: Check = Check {
     id: "KSV103",
     severity: Severity::High,
-    level: BASELINE,
+    pss: Some("hostProcess"),
     title: "Windows HostProcess container (PSS baseline)",
     description: "A HostProcess container runs directly on the Windows node with the node's privileges; \
                   the baseline Pod Security Standard forbids it.",
@@ -103,7 +72,7 @@ macro_rules! host_namespace {
         pub(crate) static $name: Check = Check {
             id: $id,
             severity: Severity::High,
-            level: BASELINE,
+            pss: Some("hostNamespaces"),
             title: $title,
             description: $description,
             resolution: concat!("Remove ", $field, " from the pod spec or set it to false."),
@@ -149,7 +118,7 @@ host_namespace!(
 pub(crate) static PRIVILEGED: Check = Check {
     id: "KSV017",
     severity: Severity::High,
-    level: BASELINE,
+    pss: Some("privileged"),
     title: "Privileged container (PSS baseline)",
     description: "A privileged container has every capability and the host's devices, so it can take \
                   over the node; the baseline Pod Security Standard forbids it.",
@@ -172,7 +141,7 @@ fn added_caps<'a>(c: &Container<'a>) -> impl Iterator<Item = (&'a str, &'a Node)
 pub(crate) static BASELINE_CAPABILITIES: Check = Check {
     id: "KSV022",
     severity: Severity::Medium,
-    level: BASELINE,
+    pss: Some("capabilities_baseline"),
     title: "Capability beyond the default set added (PSS baseline)",
     description: "Capabilities outside the container runtime's default set (SYS_ADMIN, NET_ADMIN, \
                   SYS_PTRACE, …) give a container powers over the kernel or other processes; the baseline \
@@ -184,7 +153,9 @@ pub(crate) static BASELINE_CAPABILITIES: Check = Check {
 
 fn baseline_capabilities(pod: &Pod<'_>, out: &mut Sink<'_>) {
     for c in pod.in_groups(Group::ALL) {
-        for (cap, node) in added_caps(c).filter(|(cap, _)| !BASELINE_CAPS.contains(cap)) {
+        for (cap, node) in
+            added_caps(c).filter(|(cap, _)| !rampart_podsecurity::BASELINE_CAPABILITIES.contains(cap))
+        {
             out.fail(Loc::node(node), format!("{} adds capability {cap}", c.describe(pod)));
         }
     }
@@ -193,7 +164,7 @@ fn baseline_capabilities(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static HOST_PATH: Check = Check {
     id: "KSV023",
     severity: Severity::Medium,
-    level: BASELINE,
+    pss: Some("hostPathVolumes"),
     title: "hostPath volume (PSS baseline)",
     description: "A hostPath volume exposes part of the node's filesystem to the pod, such as the \
                   container runtime socket or credentials; the baseline Pod Security Standard forbids it.",
@@ -217,7 +188,7 @@ fn host_path(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static HOST_PORTS: Check = Check {
     id: "KSV024",
     severity: Severity::High,
-    level: BASELINE,
+    pss: Some("hostPorts"),
     title: "Host port bound (PSS baseline)",
     description: "A hostPort binds the container to a port of the node's own address, bypassing \
                   network policies and limiting scheduling; the baseline Pod Security Standard forbids it.",
@@ -242,7 +213,7 @@ const APPARMOR_ANNOTATION: &str = "container.apparmor.security.beta.kubernetes.i
 pub(crate) static APPARMOR: Check = Check {
     id: "KSV002",
     severity: Severity::Medium,
-    level: BASELINE,
+    pss: Some("appArmorProfile"),
     title: "AppArmor profile overridden (PSS baseline)",
     description: "Running without the runtime's default AppArmor profile (or a profile loaded on the \
                   node) lifts restrictions on file access and mounts; the baseline Pod Security Standard \
@@ -289,7 +260,7 @@ fn apparmor(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static SELINUX: Check = Check {
     id: "KSV025",
     severity: Severity::Medium,
-    level: BASELINE,
+    pss: Some("seLinuxOptions"),
     title: "Custom SELinux options (PSS baseline)",
     description: "Setting an SELinux user or role, or a type other than the container types, can \
                   take a container out of its confinement; the baseline Pod Security Standard allows \
@@ -325,7 +296,7 @@ fn selinux(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static PROC_MOUNT: Check = Check {
     id: "KSV027",
     severity: Severity::Medium,
-    level: BASELINE,
+    pss: Some("procMount"),
     title: "Unmasked /proc mount (PSS baseline)",
     description: "procMount Unmasked exposes the parts of /proc the runtime hides, such as kernel \
                   tunables and other processes' details; the baseline Pod Security Standard requires the \
@@ -347,7 +318,7 @@ fn proc_mount(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static SECCOMP_UNCONFINED: Check = Check {
     id: "KSV104",
     severity: Severity::Medium,
-    level: BASELINE,
+    pss: Some("seccompProfile_baseline"),
     title: "Seccomp disabled (PSS baseline)",
     description: "An Unconfined seccomp profile lets the container make every system call, which \
                   widens the kernel attack surface; the baseline Pod Security Standard forbids it.",
@@ -376,7 +347,7 @@ fn seccomp_unconfined(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static SYSCTLS: Check = Check {
     id: "KSV026",
     severity: Severity::Medium,
-    level: BASELINE,
+    pss: Some("sysctls"),
     title: "Unsafe sysctl (PSS baseline)",
     description: "Sysctls outside the safe, namespaced set can change the kernel for every pod on the \
                   node; the baseline Pod Security Standard allows only the safe set.",
@@ -398,7 +369,7 @@ fn sysctls(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static VOLUME_TYPES: Check = Check {
     id: "KSV028",
     severity: Severity::Low,
-    level: RESTRICTED,
+    pss: Some("restrictedVolumes"),
     title: "Volume type not allowed (PSS restricted)",
     description: "Volume types other than configMap, csi, downwardAPI, emptyDir, ephemeral, \
                   persistentVolumeClaim, projected and secret reach node or network storage directly; \
@@ -413,7 +384,7 @@ fn volume_types(pod: &Pod<'_>, out: &mut Sink<'_>) {
         for e in volume
             .entries()
             .iter()
-            .filter(|e| e.key != "name" && !RESTRICTED_VOLUMES.contains(&e.key.as_str()))
+            .filter(|e| e.key != "name" && !RESTRICTED_VOLUME_TYPES.contains(&e.key.as_str()))
         {
             out.fail(Loc::entry(e), format!("{} uses a {} volume \"{name}\"", pod.object.resource, e.key));
         }
@@ -423,7 +394,7 @@ fn volume_types(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static PRIVILEGE_ESCALATION: Check = Check {
     id: "KSV001",
     severity: Severity::Medium,
-    level: RESTRICTED,
+    pss: Some("allowPrivilegeEscalation"),
     title: "Privilege escalation allowed (PSS restricted)",
     description: "Unless allowPrivilegeEscalation is false, a process can gain more privileges than its \
                   parent, through setuid binaries for instance; the restricted Pod Security Standard \
@@ -454,7 +425,7 @@ fn privilege_escalation(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static RUN_AS_NON_ROOT: Check = Check {
     id: "KSV012",
     severity: Severity::Medium,
-    level: RESTRICTED,
+    pss: Some("runAsNonRoot"),
     title: "Container may run as root (PSS restricted)",
     description: "Without runAsNonRoot: true the container may start as root, which turns any escape \
                   or mount mistake into root on the node; the restricted Pod Security Standard requires it \
@@ -492,7 +463,7 @@ fn run_as_non_root(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static RUN_AS_ROOT_USER: Check = Check {
     id: "KSV105",
     severity: Severity::Low,
-    level: RESTRICTED,
+    pss: Some("runAsUser"),
     title: "Runs as user 0 (PSS restricted)",
     description: "runAsUser: 0 runs the container as root whatever its image says; the restricted Pod \
                   Security Standard forbids it.",
@@ -515,7 +486,7 @@ fn run_as_root_user(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static SECCOMP_REQUIRED: Check = Check {
     id: "KSV030",
     severity: Severity::Low,
-    level: RESTRICTED,
+    pss: Some("seccompProfile_restricted"),
     title: "Seccomp profile not set (PSS restricted)",
     description: "Containers without a seccomp profile may run unconfined; the restricted Pod Security \
                   Standard requires RuntimeDefault or Localhost at pod level or on every container.",
@@ -559,7 +530,7 @@ fn seccomp_required(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static DROP_ALL: Check = Check {
     id: "KSV003",
     severity: Severity::Low,
-    level: RESTRICTED,
+    pss: Some("capabilities_restricted"),
     title: "Capabilities not dropped (PSS restricted)",
     description: "Containers keep the runtime's default capabilities unless they drop them; the \
                   restricted Pod Security Standard requires dropping ALL and adding back only what \
@@ -583,7 +554,7 @@ fn drop_all(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static RESTRICTED_CAPABILITIES: Check = Check {
     id: "KSV106",
     severity: Severity::Low,
-    level: RESTRICTED,
+    pss: Some("capabilities_restricted"),
     title: "Capability other than NET_BIND_SERVICE added (PSS restricted)",
     description: "The restricted Pod Security Standard lets containers add back only NET_BIND_SERVICE \
                   after dropping ALL.",

@@ -49,7 +49,7 @@ fn each_item(object: &Object<'_>, out: &mut Sink<'_>, key: &str, words: &[&str],
 pub(crate) static WILDCARD_VERBS: Check = Check {
     id: "KSV045",
     severity: Severity::Critical,
-    level: None,
+    pss: None,
     title: "Role grants every verb",
     description: "A `*` verb grants every action on the rule's resources, including ones added later \
                   such as escalate, bind and impersonate.",
@@ -64,7 +64,7 @@ fn wildcard_verbs(object: &Object<'_>, out: &mut Sink<'_>) {
 pub(crate) static WILDCARD_RESOURCES: Check = Check {
     id: "KSV046",
     severity: Severity::Critical,
-    level: None,
+    pss: None,
     title: "Role grants every resource",
     description: "A `*` resource covers every resource of the rule's API groups, secrets and RBAC \
                   objects included, and every resource added later.",
@@ -79,7 +79,7 @@ fn wildcard_resources(object: &Object<'_>, out: &mut Sink<'_>) {
 pub(crate) static WILDCARD_API_GROUPS: Check = Check {
     id: "RPT-K8S-006",
     severity: Severity::Medium,
-    level: None,
+    pss: None,
     title: "Role grants every API group",
     description: "A `*` API group applies the rule to every group, including custom resources \
                   installed later that may hold credentials or control workloads.",
@@ -94,7 +94,7 @@ fn wildcard_api_groups(object: &Object<'_>, out: &mut Sink<'_>) {
 pub(crate) static CLUSTER_SECRETS: Check = Check {
     id: "KSV041",
     severity: Severity::Critical,
-    level: None,
+    pss: None,
     title: "ClusterRole grants access to secrets",
     description: "Access to secrets across the cluster yields service account tokens and credentials \
                   of every namespace, enough to act as any workload.",
@@ -105,7 +105,7 @@ pub(crate) static CLUSTER_SECRETS: Check = Check {
 pub(crate) static NAMESPACE_SECRETS: Check = Check {
     id: "KSV113",
     severity: Severity::Medium,
-    level: None,
+    pss: None,
     title: "Role grants access to secrets",
     description: "Access to the secrets of a namespace yields the tokens of its service accounts and \
                   the credentials of its applications.",
@@ -124,7 +124,7 @@ fn secrets(object: &Object<'_>, out: &mut Sink<'_>) {
 pub(crate) static POD_EXEC: Check = Check {
     id: "KSV053",
     severity: Severity::High,
-    level: None,
+    pss: None,
     title: "Role allows exec into pods",
     description: "pods/exec runs commands inside any container the role reaches, with that container's \
                   credentials, files and network access.",
@@ -144,7 +144,7 @@ fn pod_exec(object: &Object<'_>, out: &mut Sink<'_>) {
 pub(crate) static IMPERSONATE: Check = Check {
     id: "KSV043",
     severity: Severity::Critical,
-    level: None,
+    pss: None,
     title: "Role allows impersonation",
     description: "The impersonate verb lets the subject act as other users, groups or service accounts, \
                   system:masters included, and so gain all of their rights.",
@@ -159,7 +159,7 @@ fn impersonate(object: &Object<'_>, out: &mut Sink<'_>) {
 pub(crate) static ESCALATE_BIND: Check = Check {
     id: "RPT-K8S-007",
     severity: Severity::High,
-    level: None,
+    pss: None,
     title: "Role allows escalate or bind",
     description: "escalate lets the subject write roles with rights it lacks, and bind lets it bind \
                   any role to anyone: both bypass RBAC's guard against privilege escalation.",
@@ -174,7 +174,7 @@ fn escalate_bind(object: &Object<'_>, out: &mut Sink<'_>) {
 pub(crate) static WILDCARD_EVERYTHING: Check = Check {
     id: "KSV044",
     severity: Severity::Critical,
-    level: None,
+    pss: None,
     title: "Role grants everything",
     description: "A rule with `*` API groups, resources and verbs is cluster-admin in all but name, \
                   within the role's scope.",
@@ -234,7 +234,7 @@ macro_rules! grant_check {
         pub(crate) static $name: Check = Check {
             id: $id,
             severity: Severity::$severity,
-            level: None,
+            pss: None,
             title: $title,
             description: $description,
             resolution: $resolution,

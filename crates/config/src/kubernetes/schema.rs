@@ -140,7 +140,7 @@ fn schema() -> &'static Schema {
 pub(crate) static UNKNOWN_FIELD: Check = Check {
     id: "RPT-K8S-010",
     severity: Severity::Medium,
-    level: None,
+    pss: None,
     title: "Unknown field",
     description: "The API server drops a field its kind does not have (or refuses the object under \
                   strict validation): a misspelt or misplaced setting such as readOnlyRootFilesystem \
@@ -153,7 +153,7 @@ pub(crate) static UNKNOWN_FIELD: Check = Check {
 pub(crate) static WRONG_TYPE: Check = Check {
     id: "RPT-K8S-011",
     severity: Severity::Medium,
-    level: None,
+    pss: None,
     title: "Value of the wrong type",
     description: "The API server refuses an object whose value does not fit its field: a quoted port \
                   number, an unquoted number or boolean where a string belongs (an env value, a \

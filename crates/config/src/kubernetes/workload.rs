@@ -19,7 +19,7 @@ macro_rules! resource_check {
         pub(crate) static $name: Check = Check {
             id: $id,
             severity: Severity::Low,
-            level: None,
+            pss: None,
             title: $title,
             description: $description,
             resolution: concat!("Set resources.", $kind, ".", $what, " on the container."),
@@ -83,7 +83,7 @@ fn resource(pod: &Pod<'_>, out: &mut Sink<'_>, kind: &str, what: &str) {
 pub(crate) static LIVENESS_PROBE: Check = Check {
     id: "RPT-K8S-001",
     severity: Severity::Low,
-    level: None,
+    pss: None,
     title: "Liveness probe missing",
     description: "Without a liveness probe a container that hangs without exiting keeps running, and \
                   keeps being counted as healthy.",
@@ -98,7 +98,7 @@ fn liveness_probe(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static READINESS_PROBE: Check = Check {
     id: "RPT-K8S-002",
     severity: Severity::Low,
-    level: None,
+    pss: None,
     title: "Readiness probe missing",
     description: "Without a readiness probe a Service sends traffic to the container as soon as it \
                   starts, before it can answer, and during rollouts.",
@@ -142,7 +142,7 @@ fn floating(c: &Container<'_>) -> Option<(&'static str, String)> {
 pub(crate) static IMAGE_TAG: Check = Check {
     id: "KSV013",
     severity: Severity::Medium,
-    level: None,
+    pss: None,
     title: "Image tag latest or missing",
     description: "An image without a tag means latest, which moves: what runs depends on when each node \
                   pulled it, and a rollback cannot return to the previous version.",
@@ -161,7 +161,7 @@ fn image_tag_check(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static PULL_POLICY: Check = Check {
     id: "RPT-K8S-003",
     severity: Severity::Low,
-    level: None,
+    pss: None,
     title: "Floating image not pulled every time",
     description: "With a latest or missing tag and imagePullPolicy IfNotPresent or Never, each node runs \
                   whichever image it pulled first under that tag, so replicas silently differ. (Left unset, \
@@ -186,7 +186,7 @@ fn pull_policy(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static READ_ONLY_ROOT: Check = Check {
     id: "KSV014",
     severity: Severity::High,
-    level: None,
+    pss: None,
     title: "Root filesystem writable",
     description: "A writable root filesystem lets an intruder drop tools or change the application's \
                   files; a read-only one confines writes to the volumes mounted for them.",
@@ -214,7 +214,7 @@ fn read_only_root(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static SERVICE_ACCOUNT_TOKEN: Check = Check {
     id: "KSV036",
     severity: Severity::Low,
-    level: None,
+    pss: None,
     title: "Service account token mounted",
     description: "Every pod gets a token for the Kubernetes API unless told otherwise; a pod that never \
                   calls the API only hands an intruder those credentials.",
@@ -258,7 +258,7 @@ fn account_disables_token(pod: &Pod<'_>) -> bool {
 pub(crate) static DEFAULT_NAMESPACE: Check = Check {
     id: "KSV110",
     severity: Severity::Low,
-    level: None,
+    pss: None,
     title: "Workload in the default namespace",
     description: "The default namespace is shared by everything nobody placed elsewhere, so its policies \
                   and RBAC cannot be tailored to the workload; a manifest without a namespace lands in \
@@ -284,7 +284,7 @@ fn default_namespace(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static ROOT_GROUP: Check = Check {
     id: "KSV029",
     severity: Severity::Low,
-    level: None,
+    pss: None,
     title: "Root group id",
     description: "Group 0 owns many files root can read or write on images and mounted volumes; a \
                   process in it needs no root user to reach them.",
@@ -313,7 +313,7 @@ fn root_group(pod: &Pod<'_>, out: &mut Sink<'_>) {
 pub(crate) static SECRET_IN_ENV: Check = Check {
     id: "RPT-K8S-008",
     severity: Severity::Medium,
-    level: None,
+    pss: None,
     title: "Secret as a literal environment value",
     description: "An environment variable named like a password, token or key has its value written \
                   in the manifest, so it is in version control and visible to anyone who can read the \
@@ -398,7 +398,7 @@ pub(crate) fn literal_secret(value: &str) -> bool {
 pub(crate) static SHARED_PROCESS_NAMESPACE: Check = Check {
     id: "RPT-K8S-009",
     severity: Severity::Low,
-    level: None,
+    pss: None,
     title: "Process namespace shared between containers",
     description: "With shareProcessNamespace every container of the pod sees the others' processes, \
                   their environment and files under /proc, so one compromised sidecar reaches them all.",
