@@ -9,9 +9,18 @@ use rampart_types::{Diagnostic, Progress};
 use rayon::prelude::*;
 use zip::ZipArchive;
 
-use crate::parse::{self, Format, Parsed};
+use crate::parse::{self, Parsed};
 use crate::store::{Builder, Encoded};
 use crate::{DbError, ImportSummary, debian};
+
+/// How a file's bytes are to be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    Json,
+    Yaml,
+    /// The Debian security tracker's `DSA/list` / `DLA/list` text.
+    DebianList,
+}
 
 /// Files parsed in parallel before their records are stored in order.
 const CHUNK: usize = 256;
@@ -160,7 +169,15 @@ fn load(bytes: &[u8], format: Format, display: &str, explicit: bool) -> Loaded {
         }
         return Loaded { records: Vec::new(), parsed };
     }
-    let mut parsed = parse::parse(bytes, format, display, explicit);
+    let mut parsed = match format {
+        Format::Json => parse::parse_json(bytes, display, explicit),
+        Format::Yaml => parse::parse_yaml(bytes, display, explicit),
+        Format::DebianList => {
+            let mut parsed = Parsed::default();
+            debian::parse_list(bytes, display, &mut parsed);
+            parsed
+        }
+    };
     let mut records = Vec::with_capacity(parsed.records.len());
     for record in parsed.records.drain(..) {
         let id = record.advisory.id.clone();

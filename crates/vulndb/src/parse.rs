@@ -9,17 +9,7 @@ use rampart_version::osv::{Event, Range, RangeType};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::debian;
 use crate::model::{Advisory, AffectedPackage, Reference, SeverityScore};
-
-/// How a file's bytes are to be read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Format {
-    Json,
-    Yaml,
-    /// The Debian security tracker's `DSA/list` / `DLA/list` text.
-    DebianList,
-}
 
 /// One advisory and the packages it affects, ready to be stored.
 pub(crate) struct Record {
@@ -39,41 +29,38 @@ pub(crate) struct Parsed {
     pub withdrawn: u64,
 }
 
-/// Parses one document. `path` is only used to name it in warnings;
-/// `explicit` is true when the user named the file itself, so a file that
-/// is no advisory at all deserves a warning rather than silence.
-pub(crate) fn parse(bytes: &[u8], format: Format, path: &str, explicit: bool) -> Parsed {
+/// Parses one JSON document (OSV, or Alpine secdb in JSON). `path` is only
+/// used to name it in warnings; `explicit` is true when the user named the
+/// file itself, so a file that is no advisory at all deserves a warning
+/// rather than silence.
+pub(crate) fn parse_json(bytes: &[u8], path: &str, explicit: bool) -> Parsed {
     let mut out = Parsed::default();
-    let doc: Document = match format {
-        Format::DebianList => {
-            debian::parse_list(bytes, path, &mut out);
-            return out;
+    match serde_json::from_slice::<Document>(bytes) {
+        Ok(doc) => doc.into_records(path, explicit, &mut out),
+        Err(e) => {
+            let mut d = Diagnostic::new(path, format!("invalid JSON advisory: {e}"));
+            if e.line() > 0 {
+                d = d.at_line(u32::try_from(e.line()).unwrap_or(u32::MAX));
+            }
+            out.warnings.push(d);
         }
-        Format::Json => match serde_json::from_slice(bytes) {
-            Ok(doc) => doc,
-            Err(e) => {
-                let mut d = Diagnostic::new(path, format!("invalid JSON advisory: {e}"));
-                if e.line() > 0 {
-                    d = d.at_line(u32::try_from(e.line()).unwrap_or(u32::MAX));
-                }
-                out.warnings.push(d);
-                return out;
+    }
+    out
+}
+
+/// Parses one YAML document (OSV, or Alpine secdb), as [`parse_json`].
+pub(crate) fn parse_yaml(bytes: &[u8], path: &str, explicit: bool) -> Parsed {
+    let mut out = Parsed::default();
+    match serde_saphyr::from_slice::<Document>(bytes) {
+        Ok(doc) => doc.into_records(path, explicit, &mut out),
+        Err(e) => {
+            let mut d = Diagnostic::new(path, format!("invalid YAML advisory: {}", first_line(&e.to_string())));
+            if let Some(loc) = e.location() {
+                d = d.at_line(u32::try_from(loc.line()).unwrap_or(u32::MAX));
             }
-        },
-        Format::Yaml => match serde_saphyr::from_slice(bytes) {
-            Ok(doc) => doc,
-            Err(e) => {
-                let mut d =
-                    Diagnostic::new(path, format!("invalid YAML advisory: {}", first_line(&e.to_string())));
-                if let Some(loc) = e.location() {
-                    d = d.at_line(u32::try_from(loc.line()).unwrap_or(u32::MAX));
-                }
-                out.warnings.push(d);
-                return out;
-            }
-        },
-    };
-    doc.into_records(path, explicit, &mut out);
+            out.warnings.push(d);
+        }
+    }
     out
 }
 
