@@ -21,7 +21,7 @@ use rampart_types::{
 };
 use serde_json::{Value, json};
 
-use crate::cli::{OutputFormat, ReportOptions};
+use crate::output::{OutputFormat, ReportOptions};
 use crate::output::{OutputPlan, finish, new_report};
 use crate::{Context, UsageError};
 

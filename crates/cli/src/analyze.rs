@@ -161,7 +161,7 @@ pub fn misconfigurations(
         Ok(mut outcome) => {
             warnings.extend(std::mem::take(&mut outcome.warnings));
             if let Some(checks) = user_checks {
-                crate::misconfig::run_user_checks(checks, kind, rel, content, &mut outcome, warnings);
+                crate::user_checks::run(checks, kind, rel, content, &mut outcome, warnings);
             }
             outcome.applicable.then(|| ScanResult {
                 misconf_summary: Some(MisconfSummary {

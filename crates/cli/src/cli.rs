@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::output::ReportOptions;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "rampart",
@@ -206,33 +208,6 @@ pub struct ConfigArgs {
     pub walk: WalkArgs,
 }
 
-/// How findings are filtered, written and turned into an exit code.
-#[derive(Debug, Args)]
-pub struct ReportOptions {
-    /// Report format
-    #[arg(short, long, value_enum, default_value = "table", env = "RAMPART_FORMAT")]
-    pub format: OutputFormat,
-    /// Write the report to this file instead of stdout
-    #[arg(short, long, env = "RAMPART_OUTPUT", value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Severities to report (comma-separated)
-    #[arg(
-        short,
-        long,
-        value_delimiter = ',',
-        default_value = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
-        env = "RAMPART_SEVERITY",
-        value_name = "LEVELS"
-    )]
-    pub severity: Vec<String>,
-    /// Exit with this code when any finding is reported
-    #[arg(long, default_value_t = 0, env = "RAMPART_EXIT_CODE", value_name = "CODE")]
-    pub exit_code: i32,
-    /// Ignore file: ids to suppress (.rampartignore) or rules with paths, purls and expiry (.yaml)
-    #[arg(long, env = "RAMPART_IGNOREFILE", value_name = "FILE")]
-    pub ignorefile: Option<PathBuf>,
-}
-
 /// Which files of a tree are looked at.
 #[derive(Debug, Args)]
 pub struct WalkArgs {
@@ -277,17 +252,6 @@ pub struct VulnOptions {
     /// Ecosystems to download when the database needs an update (comma-separated OSV names)
     #[arg(long, value_delimiter = ',', env = "RAMPART_DB_ECOSYSTEMS", value_name = "LIST")]
     pub db_ecosystems: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
-    Sarif,
-    /// CycloneDX 1.6 JSON SBOM (every package, with vulnerabilities)
-    Cyclonedx,
-    /// SPDX 2.3 JSON SBOM
-    SpdxJson,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

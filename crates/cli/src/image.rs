@@ -7,14 +7,16 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result, bail};
 use rampart_artifact::image::Credentials;
 use rampart_artifact::image::{
-    Candidate, Claim, ImageConfig, ImageSource, OpenOptions, Reference, RegistryOptions,
+    Candidate, Claim, ImageConfig, ImageSource, OpenOptions, Reference, RegistryClient, RegistryOptions,
     default_docker_config, default_docker_socket,
 };
 use rampart_catalog::installed;
-use rampart_types::{ArtifactType, Layer, Progress as _, ScanResult, SecretFinding};
+use rampart_catalog::sbom::decode;
+use rampart_sign::cosign;
+use rampart_types::{ArtifactType, Layer, Metadata, Progress as _, ScanResult, SecretFinding};
 
 use crate::analyze::secrets_result;
-use crate::cli::{ImageArgs, ImageSrc};
+use crate::cli::{ImageArgs, ImageSrc, SbomSource};
 use crate::output::{OutputPlan, finish, new_report};
 use crate::scan::{analyzers, open_db};
 use crate::system::{self, SystemFile};
@@ -42,7 +44,7 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
         },
         limits: Default::default(),
     };
-    if let Some(code) = crate::sign::scan_attested_sbom(ctx, &args, &options, &source, &name, &plan)? {
+    if let Some(code) = scan_attested_sbom(ctx, &args, &options, &source, &name, &plan)? {
         return Ok(code);
     }
     let db = open_db(ctx, &args.vuln)?;
@@ -194,4 +196,77 @@ fn source(args: &ImageArgs) -> Result<(ImageSource, String)> {
         }
     }
     bail!("{name}: not found in any of the image sources ({:?})", args.image_src)
+}
+
+/// `rampart image --sbom-sources attestation --key KEY`: when the image has
+/// a CycloneDX or SPDX attestation whose signature verifies with the key
+/// (and whose subject is this digest), its SBOM is matched instead of the
+/// layers being cataloged. Without one, the caller scans the image.
+pub fn scan_attested_sbom(
+    ctx: &Context,
+    args: &ImageArgs,
+    options: &OpenOptions,
+    source: &ImageSource,
+    name: &str,
+    plan: &OutputPlan,
+) -> Result<Option<u8>> {
+    if !args.sbom_sources.contains(&SbomSource::Attestation) {
+        return Ok(None);
+    }
+    let Some(key_path) = &args.key else {
+        bail!(UsageError(
+            "--sbom-sources attestation needs --key, the public key that signed the attestation".into()
+        ));
+    };
+    let ImageSource::Registry(reference) = source else {
+        ctx.ui.warn(format!(
+            "{name}: not read from a registry, so it has no attestations; cataloging its layers"
+        ));
+        return Ok(None);
+    };
+    if options.offline {
+        return Ok(None);
+    }
+    let key = crate::sign::public_key(key_path)?;
+    let client = RegistryClient::new(options.registry.clone())?;
+    let (digest, found) =
+        match cosign::verify_attestations(&client, reference, std::slice::from_ref(&key), None) {
+            Ok(found) => found,
+            Err(e) => {
+                ctx.ui.warn(format!("not using an SBOM attestation: {e}; cataloging the image's layers"));
+                return Ok(None);
+            }
+        };
+    let sbom_types = [cosign::predicate_type("cyclonedx")?, cosign::predicate_type("spdxjson")?];
+    let Some(attestation) = found.iter().rev().find(|a| sbom_types.contains(&a.predicate_type)) else {
+        ctx.ui.warn(format!(
+            "{name}: no verified CycloneDX or SPDX attestation; cataloging the image's layers"
+        ));
+        return Ok(None);
+    };
+    let shown = format!("{name}: attestation {}", attestation.layer);
+    let content = serde_json::to_vec(attestation.predicate())?;
+    let sbom = decode(&shown, &content).map_err(|e| anyhow::anyhow!("{e}"))?;
+    ctx.ui.info(format!(
+        "{name}: using the {} SBOM attested for {digest} (signature verified with {}); the layers are not read, \
+         so secrets and misconfigurations are not scanned",
+        attestation.predicate_type,
+        key_path.display()
+    ));
+    let repo = reference.familiar_repository();
+    let metadata = Metadata {
+        repo_tags: reference.tag().map(|t| format!("{repo}:{t}")).into_iter().collect(),
+        repo_digests: vec![format!("{repo}@{digest}")],
+        ..Metadata::default()
+    };
+    let code = crate::sbom::scan_decoded(
+        ctx,
+        sbom,
+        &args.vuln,
+        plan,
+        name.to_string(),
+        ArtifactType::ContainerImage,
+        metadata,
+    )?;
+    Ok(Some(code))
 }

@@ -15,6 +15,7 @@ mod scan;
 mod sign;
 mod system;
 mod ui;
+mod user_checks;
 mod vercmp;
 mod watch;
 

@@ -4,11 +4,49 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
+use clap::{Args, ValueEnum};
 use rampart_report::{Filter, Format, IgnoreRules};
 use rampart_types::{ArtifactType, Metadata, Report, SCHEMA_VERSION, ScanResult, Severity};
 
-use crate::cli::{OutputFormat, ReportOptions};
 use crate::{Context, EXIT_FAILURE, EXIT_USAGE, UsageError};
+
+/// How findings are filtered, written and turned into an exit code.
+#[derive(Debug, Args)]
+pub struct ReportOptions {
+    /// Report format
+    #[arg(short, long, value_enum, default_value = "table", env = "RAMPART_FORMAT")]
+    pub format: OutputFormat,
+    /// Write the report to this file instead of stdout
+    #[arg(short, long, env = "RAMPART_OUTPUT", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Severities to report (comma-separated)
+    #[arg(
+        short,
+        long,
+        value_delimiter = ',',
+        default_value = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
+        env = "RAMPART_SEVERITY",
+        value_name = "LEVELS"
+    )]
+    pub severity: Vec<String>,
+    /// Exit with this code when any finding is reported
+    #[arg(long, default_value_t = 0, env = "RAMPART_EXIT_CODE", value_name = "CODE")]
+    pub exit_code: i32,
+    /// Ignore file: ids to suppress (.rampartignore) or rules with paths, purls and expiry (.yaml)
+    #[arg(long, env = "RAMPART_IGNOREFILE", value_name = "FILE")]
+    pub ignorefile: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Sarif,
+    /// CycloneDX 1.6 JSON SBOM (every package, with vulnerabilities)
+    Cyclonedx,
+    /// SPDX 2.3 JSON SBOM
+    SpdxJson,
+}
 
 /// The validated report options.
 pub struct OutputPlan {

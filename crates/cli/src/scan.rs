@@ -219,7 +219,7 @@ fn read_binary(path: &std::path::Path) -> Result<Option<Vec<u8>>, String> {
 /// The database, when vulnerabilities are among the scanners.
 pub fn open_db(ctx: &Context, vuln: &VulnOptions) -> Result<Option<rampart_vulndb::Db>> {
     // A usage mistake is reported before any database work.
-    crate::misconfig::check_usage(vuln)?;
+    crate::user_checks::check_usage(&vuln.config_check, vuln.scanners.contains(&Scanner::Misconfig))?;
     if vuln.scanners.contains(&Scanner::Vuln) {
         crate::db::open_for_scan(ctx, vuln).map(Some)
     } else {
@@ -253,7 +253,7 @@ pub fn analyzers<'a>(
         secrets,
         list_all_pkgs: vuln.list_all_pkgs || plan.wants_packages(),
         include_dev_deps: vuln.include_dev_deps,
-        user_checks: crate::misconfig::load_user_checks(
+        user_checks: crate::user_checks::load(
             &vuln.config_check,
             vuln.scanners.contains(&Scanner::Misconfig),
         )?,

@@ -9,16 +9,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use rampart_artifact::image::{
-    Credentials, ImageSource, OpenOptions, Reference, RegistryClient, RegistryOptions, default_docker_config,
+    Credentials, Reference, RegistryClient, RegistryOptions, default_docker_config,
 };
-use rampart_catalog::sbom::decode;
 use rampart_sign::bundle::TrustedLogs;
 use rampart_sign::cosign;
 use rampart_sign::{PublicKey, SigningKey};
-use rampart_types::{ArtifactType, Metadata};
 
-use crate::cli::{ImageArgs, SbomSource};
-use crate::output::OutputPlan;
 use crate::{Context, UsageError};
 
 /// Predicates larger than this are refused rather than read.
@@ -512,77 +508,4 @@ pub fn verify_attestation(ctx: &Context, args: VerifyAttestationArgs) -> Result<
         }
     }
     Ok(0)
-}
-
-/// `rampart image --sbom-sources attestation --key KEY`: when the image has
-/// a CycloneDX or SPDX attestation whose signature verifies with the key
-/// (and whose subject is this digest), its SBOM is matched instead of the
-/// layers being cataloged. Without one, the caller scans the image.
-pub fn scan_attested_sbom(
-    ctx: &Context,
-    args: &ImageArgs,
-    options: &OpenOptions,
-    source: &ImageSource,
-    name: &str,
-    plan: &OutputPlan,
-) -> Result<Option<u8>> {
-    if !args.sbom_sources.contains(&SbomSource::Attestation) {
-        return Ok(None);
-    }
-    let Some(key_path) = &args.key else {
-        bail!(UsageError(
-            "--sbom-sources attestation needs --key, the public key that signed the attestation".into()
-        ));
-    };
-    let ImageSource::Registry(reference) = source else {
-        ctx.ui.warn(format!(
-            "{name}: not read from a registry, so it has no attestations; cataloging its layers"
-        ));
-        return Ok(None);
-    };
-    if options.offline {
-        return Ok(None);
-    }
-    let key = public_key(key_path)?;
-    let client = RegistryClient::new(options.registry.clone())?;
-    let (digest, found) =
-        match cosign::verify_attestations(&client, reference, std::slice::from_ref(&key), None) {
-            Ok(found) => found,
-            Err(e) => {
-                ctx.ui.warn(format!("not using an SBOM attestation: {e}; cataloging the image's layers"));
-                return Ok(None);
-            }
-        };
-    let sbom_types = [cosign::predicate_type("cyclonedx")?, cosign::predicate_type("spdxjson")?];
-    let Some(attestation) = found.iter().rev().find(|a| sbom_types.contains(&a.predicate_type)) else {
-        ctx.ui.warn(format!(
-            "{name}: no verified CycloneDX or SPDX attestation; cataloging the image's layers"
-        ));
-        return Ok(None);
-    };
-    let shown = format!("{name}: attestation {}", attestation.layer);
-    let content = serde_json::to_vec(attestation.predicate())?;
-    let sbom = decode(&shown, &content).map_err(|e| anyhow::anyhow!("{e}"))?;
-    ctx.ui.info(format!(
-        "{name}: using the {} SBOM attested for {digest} (signature verified with {}); the layers are not read, \
-         so secrets and misconfigurations are not scanned",
-        attestation.predicate_type,
-        key_path.display()
-    ));
-    let repo = reference.familiar_repository();
-    let metadata = Metadata {
-        repo_tags: reference.tag().map(|t| format!("{repo}:{t}")).into_iter().collect(),
-        repo_digests: vec![format!("{repo}@{digest}")],
-        ..Metadata::default()
-    };
-    let code = crate::sbom::scan_decoded(
-        ctx,
-        sbom,
-        &args.vuln,
-        plan,
-        name.to_string(),
-        ArtifactType::ContainerImage,
-        metadata,
-    )?;
-    Ok(Some(code))
 }

@@ -54,7 +54,8 @@ pub(crate) fn parse_yaml(bytes: &[u8], path: &str, explicit: bool) -> Parsed {
     match serde_saphyr::from_slice::<Document>(bytes) {
         Ok(doc) => doc.into_records(path, explicit, &mut out),
         Err(e) => {
-            let mut d = Diagnostic::new(path, format!("invalid YAML advisory: {}", first_line(&e.to_string())));
+            let mut d =
+                Diagnostic::new(path, format!("invalid YAML advisory: {}", first_line(&e.to_string())));
             if let Some(loc) = e.location() {
                 d = d.at_line(u32::try_from(loc.line()).unwrap_or(u32::MAX));
             }
