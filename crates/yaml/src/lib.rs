@@ -149,6 +149,55 @@ impl Node {
     }
 }
 
+/// Nesting below this becomes `null` in JSON; the parser already caps depth.
+const MAX_JSON_DEPTH: usize = 256;
+
+impl Node {
+    /// The node as JSON, plain scalars typed as Kubernetes' decoder types
+    /// them (`yes` and `on` are booleans, `0x` is not a number), quoted and
+    /// block scalars always strings.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.json_at(0)
+    }
+
+    fn json_at(&self, depth: usize) -> serde_json::Value {
+        use serde_json::Value as Json;
+        if depth > MAX_JSON_DEPTH {
+            return Json::Null;
+        }
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Scalar { text, plain: false } => Json::String(text.clone()),
+            Value::Scalar { text, plain: true } => plain_scalar(text),
+            Value::Seq(items) => items.iter().map(|n| n.json_at(depth + 1)).collect(),
+            Value::Map(entries) => {
+                Json::Object(entries.iter().map(|e| (e.key.clone(), e.value.json_at(depth + 1))).collect())
+            }
+        }
+    }
+}
+
+fn plain_scalar(text: &str) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Json::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => return Json::Bool(true),
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => return Json::Bool(false),
+        _ => {}
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return Json::from(i);
+    }
+    if text.bytes().any(|b| b.is_ascii_digit())
+        && text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+        && let Ok(f) = text.parse::<f64>()
+        && let Some(n) = serde_json::Number::from_f64(f)
+    {
+        return Json::Number(n);
+    }
+    Json::String(text.to_string())
+}
+
 /// The documents of a file, in order (empty documents left out), and the
 /// keys that were written twice in one mapping.
 #[derive(Debug)]
@@ -418,6 +467,15 @@ mod tests {
         let list = root.items()[0].field("items").expect("items");
         assert_eq!((list.line, list.col), (2, 10));
         assert_eq!(list.items()[1].col, 14);
+    }
+
+    #[test]
+    fn json_types_plain_scalars_only() {
+        let root = doc("a: yes\nb: 'yes'\nc: 8080\nd: \"8080\"\ne: 1.5\nf: 0x1F\ng: [~, x]\n");
+        assert_eq!(
+            root.to_json(),
+            serde_json::json!({"a": true, "b": "yes", "c": 8080, "d": "8080", "e": 1.5, "f": "0x1F", "g": [null, "x"]})
+        );
     }
 
     #[test]
