@@ -231,19 +231,27 @@ async fn validate(req: Request<Incoming>, state: &Arc<State>) -> Response<Full<B
         return bad_request(state, "the AdmissionReview has no request.uid".into());
     };
     let review = Arc::new(review);
-    let evaluation = {
+    let deadline = started + state.timeout;
+    let result = if state.engine.may_block() {
         let engine = state.engine.clone();
         let review = review.clone();
-        tokio::task::spawn_blocking(move || engine.review(&review["request"]))
+        let evaluation =
+            tokio::task::spawn_blocking(move || engine.review_until(&review["request"], Some(deadline)));
+        match tokio::time::timeout(state.timeout, evaluation).await {
+            Ok(Ok(decided)) => decided.map_err(|e| Failure::Error(e.to_string())),
+            Ok(Err(e)) => Err(Failure::Error(format!("evaluation aborted: {e}"))),
+            Err(_) => Err(Failure::Timeout),
+        }
+    } else {
+        // Every validator only computes and stops at the deadline: evaluating
+        // here saves two thread wake-ups per request.
+        state
+            .engine
+            .review_until(&review["request"], Some(deadline))
+            .map_err(|e| Failure::Error(e.to_string()))
     };
-    let result = match tokio::time::timeout(state.timeout, evaluation).await {
-        // An answer that arrives after the deadline is as late as none.
-        Ok(_) if started.elapsed() > state.timeout => Err(Failure::Timeout),
-        Ok(Ok(Ok(decision))) => Ok(decision),
-        Ok(Ok(Err(e))) => Err(Failure::Error(e.to_string())),
-        Ok(Err(e)) => Err(Failure::Error(format!("evaluation aborted: {e}"))),
-        Err(_) => Err(Failure::Timeout),
-    };
+    // An answer that arrives after the deadline is as late as none.
+    let result = if started.elapsed() > state.timeout { Err(Failure::Timeout) } else { result };
     let request = &review["request"];
     let (response, entry) = respond(state, &uid, request, result, started);
     if let Some(log) = &state.log {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -312,13 +313,24 @@ impl Gatekeeper {
     /// validating webhook; `namespace` is the Namespace object of the
     /// request's namespace when known (needed by `namespaceSelector`).
     pub fn review(&self, request: &Json, namespace: Option<&Json>) -> Result<Vec<Violation>, Error> {
-        self.review_at(request, namespace, constraint::POINT_WEBHOOK)
+        self.review_at(request, namespace, constraint::POINT_WEBHOOK, None)
+    }
+
+    /// [`Gatekeeper::review`] that gives up with [`Error::Eval`] once
+    /// `deadline` passes, so a webhook can evaluate on its own thread.
+    pub fn review_until(
+        &self,
+        request: &Json,
+        namespace: Option<&Json>,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Violation>, Error> {
+        self.review_at(request, namespace, constraint::POINT_WEBHOOK, deadline)
     }
 
     /// Audit an object that is not part of a request: it is reviewed as a
     /// CREATE of the object, with audit enforcement actions.
     pub fn audit_object(&self, object: &Json, namespace: Option<&Json>) -> Result<Vec<Violation>, Error> {
-        self.review_at(&request_for(object, "CREATE"), namespace, constraint::POINT_AUDIT)
+        self.review_at(&request_for(object, "CREATE"), namespace, constraint::POINT_AUDIT, None)
     }
 
     pub(crate) fn review_at<'a>(
@@ -326,6 +338,7 @@ impl Gatekeeper {
         request: &'a Json,
         namespace: Option<&'a Json>,
         point: &str,
+        deadline: Option<Instant>,
     ) -> Result<Vec<Violation>, Error> {
         if !request.is_object() {
             return Err(Error::Request("the request is not an object".into()));
@@ -418,7 +431,7 @@ impl Gatekeeper {
                     let mut input = regorus::value::Object::default();
                     input.insert(key("review"), review.clone());
                     input.insert(key("parameters"), c.parameters.clone());
-                    let result = template.eval(regorus::Value::from(input)).map_err(|message| {
+                    let result = template.eval(regorus::Value::from(input), deadline).map_err(|message| {
                         Error::Eval { template: c_kind.clone(), constraint: c_name.clone(), message }
                     })?;
                     let outcome = std::sync::Arc::new(violations_of(&result));
