@@ -225,6 +225,7 @@ impl Template {
             if !v1 {
                 text = crate::compat::rewrite_v0(&text);
             }
+            text = crate::compat::fold_constant_functions(&text, v1);
             let pkg = engine.add_policy(label, text).map_err(|e| rego_error(format!("{e:#}")))?;
             if i == 0 {
                 package = Some(pkg);
