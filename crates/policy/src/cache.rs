@@ -15,8 +15,24 @@ pub(crate) type Outcome = Arc<Vec<(String, Option<Json>)>>;
 
 const SHARDS: usize = 16;
 
-/// (constraint version, input bytes) → outcome.
-type Shard = Mutex<HashMap<(u64, Arc<[u8]>), Outcome>>;
+/// Input bytes → the outcomes of the constraints evaluated on that input.
+/// A review finds its input once, then each constraint by its version: the
+/// input is hashed and compared once per review, not once per constraint.
+type Shard = Mutex<HashMap<Arc<[u8]>, Arc<Outcomes>>>;
+
+/// Constraint version → outcome, for one input.
+#[derive(Default)]
+pub(crate) struct Outcomes(Mutex<HashMap<u64, Outcome>>);
+
+impl Outcomes {
+    pub fn get(&self, constraint: u64) -> Option<Outcome> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&constraint).cloned()
+    }
+
+    pub fn put(&self, constraint: u64, outcome: Outcome) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(constraint, outcome);
+    }
+}
 
 pub(crate) struct DecisionCache {
     shards: Vec<Shard>,
@@ -24,6 +40,7 @@ pub(crate) struct DecisionCache {
 }
 
 impl DecisionCache {
+    /// Room for `capacity` distinct inputs.
     pub fn new(capacity: usize) -> Self {
         DecisionCache {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
@@ -35,28 +52,20 @@ impl DecisionCache {
         self.per_shard > 0
     }
 
-    fn shard(&self, constraint: u64, input: &[u8]) -> &Shard {
-        // Cheap spread: the constraint id and a few input bytes; the map hashes the full key.
-        let mix = input
-            .iter()
-            .rev()
-            .take(32)
-            .fold(constraint, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(*b)));
-        &self.shards[(mix as usize) % SHARDS]
-    }
-
-    pub fn get(&self, constraint: u64, input: &Arc<[u8]>) -> Option<Outcome> {
-        let shard = self.shard(constraint, input).lock().unwrap_or_else(|e| e.into_inner());
-        shard.get(&(constraint, Arc::clone(input))).cloned()
-    }
-
-    pub fn put(&self, constraint: u64, input: &Arc<[u8]>, outcome: Outcome) {
-        let mut shard = self.shard(constraint, input).lock().unwrap_or_else(|e| e.into_inner());
+    /// The outcomes kept for `input`, made empty if there are none yet.
+    pub fn outcomes(&self, input: &Arc<[u8]>) -> Arc<Outcomes> {
+        // Cheap spread over a few input bytes; the map hashes the whole input.
+        let mix =
+            input.iter().rev().take(32).fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(*b)));
+        let mut shard = self.shards[(mix as usize) % SHARDS].lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = shard.get(input) {
+            return Arc::clone(found);
+        }
         // A full shard starts over: cheaper than LRU bookkeeping on every hit.
         if shard.len() >= self.per_shard {
             shard.clear();
         }
-        shard.insert((constraint, Arc::clone(input)), outcome);
+        Arc::clone(shard.entry(Arc::clone(input)).or_default())
     }
 
     pub fn clear(&mut self) {

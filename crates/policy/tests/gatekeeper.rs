@@ -347,3 +347,24 @@ spec:
     // A deadline already passed fails before evaluating.
     assert!(matches!(g.review_until(&req, None, Some(started)), Err(Error::Eval { .. })));
 }
+
+#[test]
+fn cached_reviews_keep_each_constraints_own_outcome() {
+    let mut team = labels_constraint("need-team", "warn", json!({}));
+    team["spec"]["parameters"]["labels"] = json!(["team"]);
+    let g = labels_gatekeeper(&[labels_constraint("need-owner", "deny", json!({})), team]);
+    let req = request("CREATE", Some(pod("web", "default", json!({"team": "a"}))), None);
+    let other = request("CREATE", Some(pod("web", "default", json!({"owner": "b"}))), None);
+    let summary = |v: Vec<rampart_policy::Violation>| -> Vec<(String, String)> {
+        v.into_iter().map(|v| (v.constraint, v.message)).collect()
+    };
+    let first = summary(g.review(&req, None).unwrap());
+    assert_eq!(first, [("need-owner".to_string(), "missing labels: {\"owner\"}".to_string())]);
+    let first_other = summary(g.review(&other, None).unwrap());
+    assert_eq!(first_other, [("need-team".to_string(), "missing labels: {\"team\"}".to_string())]);
+    // Answered from the cache now: the same, per constraint and per input.
+    for _ in 0..3 {
+        assert_eq!(summary(g.review(&req, None).unwrap()), first);
+        assert_eq!(summary(g.review(&other, None).unwrap()), first_other);
+    }
+}
