@@ -353,6 +353,9 @@ fn respond(
     (response, entry)
 }
 
+/// How long the decision-log writer collects lines while requests keep coming.
+const LOG_TICK: Duration = Duration::from_millis(2);
+
 /// A writer thread for the decision log, so a slow disk never holds a request.
 fn decision_log(
     path: &std::path::Path,
@@ -372,14 +375,33 @@ fn decision_log(
         .name("decision-log".into())
         .spawn(move || {
             let mut out = std::io::BufWriter::new(out);
+            // Idle, the thread waits for a line; busy, it collects lines for a
+            // tick and writes them in one go, so requests neither wake it one
+            // by one nor wait for the disk.
             while let Ok(line) = rx.recv() {
                 let _ = writeln!(out, "{line}");
-                // Flush whenever the queue is drained, so the log is current but
-                // bursts are written in one go.
-                while let Ok(line) = rx.try_recv() {
-                    let _ = writeln!(out, "{line}");
-                }
                 let _ = out.flush();
+                loop {
+                    std::thread::sleep(LOG_TICK);
+                    let mut more = false;
+                    loop {
+                        match rx.try_recv() {
+                            Ok(line) => {
+                                let _ = writeln!(out, "{line}");
+                                more = true;
+                            }
+                            Err(mpsc::TryRecvError::Empty) => break,
+                            Err(mpsc::TryRecvError::Disconnected) => {
+                                let _ = out.flush();
+                                return;
+                            }
+                        }
+                    }
+                    let _ = out.flush();
+                    if !more {
+                        break;
+                    }
+                }
             }
         })
         .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
