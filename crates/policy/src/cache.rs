@@ -6,6 +6,8 @@
 //! constraints or the inventory change.
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value as Json;
@@ -18,7 +20,28 @@ const SHARDS: usize = 16;
 /// Input bytes → the outcomes of the constraints evaluated on that input.
 /// A review finds its input once, then each constraint by its version: the
 /// input is hashed and compared once per review, not once per constraint.
-type Shard = Mutex<HashMap<Arc<[u8]>, Arc<Outcomes>>>;
+type Shard = Mutex<HashMap<InputKey, Arc<Outcomes>>>;
+
+/// A review's input with its hash, computed once: it picks the shard and
+/// keys the map; equality still compares every byte.
+struct InputKey {
+    hash: u64,
+    bytes: Arc<[u8]>,
+}
+
+impl Hash for InputKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for InputKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.bytes == other.bytes
+    }
+}
+
+impl Eq for InputKey {}
 
 /// Constraint version → outcome, for one input.
 #[derive(Default)]
@@ -37,6 +60,8 @@ impl Outcomes {
 pub(crate) struct DecisionCache {
     shards: Vec<Shard>,
     per_shard: usize,
+    /// Keyed per process, so crafted requests cannot aim at one shard.
+    hasher: RandomState,
 }
 
 impl DecisionCache {
@@ -45,6 +70,7 @@ impl DecisionCache {
         DecisionCache {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             per_shard: capacity.div_ceil(SHARDS),
+            hasher: RandomState::new(),
         }
     }
 
@@ -53,19 +79,18 @@ impl DecisionCache {
     }
 
     /// The outcomes kept for `input`, made empty if there are none yet.
-    pub fn outcomes(&self, input: &Arc<[u8]>) -> Arc<Outcomes> {
-        // Cheap spread over a few input bytes; the map hashes the whole input.
-        let mix =
-            input.iter().rev().take(32).fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(*b)));
-        let mut shard = self.shards[(mix as usize) % SHARDS].lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = shard.get(input) {
+    pub fn outcomes(&self, input: Arc<[u8]>) -> Arc<Outcomes> {
+        let key = InputKey { hash: self.hasher.hash_one(&*input), bytes: input };
+        let mut shard =
+            self.shards[(key.hash >> 60) as usize % SHARDS].lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = shard.get(&key) {
             return Arc::clone(found);
         }
         // A full shard starts over: cheaper than LRU bookkeeping on every hit.
         if shard.len() >= self.per_shard {
             shard.clear();
         }
-        Arc::clone(shard.entry(Arc::clone(input)).or_default())
+        Arc::clone(shard.entry(key).or_default())
     }
 
     pub fn clear(&mut self) {

@@ -421,7 +421,7 @@ impl Gatekeeper {
                 let with_uid = template.reads_uid;
                 kept[usize::from(with_uid)]
                     .get_or_insert_with(|| {
-                        self.decisions.outcomes(&cache::input_bytes(request, namespace, with_uid))
+                        self.decisions.outcomes(cache::input_bytes(request, namespace, with_uid))
                     })
                     .clone()
             });
