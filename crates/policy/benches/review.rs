@@ -2,7 +2,9 @@
 //! loaded: per object kind on one thread, then reviews/s and latency
 //! percentiles with many threads sharing one `Gatekeeper`.
 //!
-//! `cargo bench -p rampart-policy --bench review` (THREADS, SECONDS override).
+//! `cargo bench -p rampart-policy --bench review` (THREADS, SECONDS override;
+//! VERDICTS=FILE writes each sample's violations as JSON lines, to compare
+//! with another engine).
 //! Latencies under many threads on few cores include time spent waiting for
 //! a core, as a webhook's would.
 
@@ -22,13 +24,14 @@ fn library() -> PathBuf {
     dir
 }
 
-/// The sample objects of the library (`example_*.yaml`), as admission requests.
-fn samples(dir: &Path, out: &mut Vec<(String, Json)>) {
+/// The sample objects of the library (`example_*.yaml`), as admission
+/// requests, each named `path/under/library.yaml#document`.
+fn samples(lib: &Path, dir: &Path, out: &mut Vec<(String, Json)>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            samples(&p, out);
+            samples(lib, &p, out);
             continue;
         }
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
@@ -37,7 +40,8 @@ fn samples(dir: &Path, out: &mut Vec<(String, Json)>) {
         }
         let text = std::fs::read_to_string(&p).unwrap();
         let docs: Vec<Json> = serde_saphyr::from_multiple(&text).unwrap();
-        for doc in docs.into_iter().filter(|d| !d.is_null()) {
+        let rel = p.strip_prefix(lib).unwrap_or(&p).display().to_string();
+        for (i, doc) in docs.into_iter().filter(|d| !d.is_null()).enumerate() {
             let request = if doc["kind"] == "AdmissionReview" {
                 doc["request"].clone()
             } else {
@@ -51,7 +55,7 @@ fn samples(dir: &Path, out: &mut Vec<(String, Json)>) {
                     "object": doc,
                 })
             };
-            out.push((p.display().to_string(), request));
+            out.push((format!("{rel}#{i}"), request));
         }
     }
 }
@@ -69,7 +73,7 @@ fn main() {
     let warnings = g.load_path(&lib).unwrap();
     let load = start.elapsed();
     let mut requests = Vec::new();
-    samples(&lib, &mut requests);
+    samples(&lib, &lib, &mut requests);
     let kinds = g.template_kinds().count();
     let constraints = g.constraints().count();
     println!(
@@ -78,6 +82,18 @@ fn main() {
         warnings.len(),
         requests.len()
     );
+
+    if let Ok(path) = std::env::var("VERDICTS") {
+        let mut lines = String::new();
+        for (name, req) in &requests {
+            let mut names: Vec<String> =
+                g.review(req, None).unwrap().into_iter().map(|v| v.constraint).collect();
+            names.sort();
+            lines.push_str(&serde_json::json!({"sample": name, "violations": names}).to_string());
+            lines.push('\n');
+        }
+        std::fs::write(&path, lines).unwrap();
+    }
 
     // One thread: mean cost per review, overall and for Pods.
     let rounds = 200;
