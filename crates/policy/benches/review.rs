@@ -119,6 +119,8 @@ fn main() {
         println!("  {kind:<24} {:>8.1} µs", d.as_secs_f64() * 1e6 / *n as f64);
     }
 
+    per_template(&lib, &requests);
+
     let threads: usize = std::env::var("THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(32);
     let seconds: u64 = std::env::var("SECONDS").ok().and_then(|t| t.parse().ok()).unwrap_or(5);
     let requests = Arc::new(requests);
@@ -126,6 +128,36 @@ fn main() {
     let mut g = Gatekeeper::new();
     g.load_path(&lib).unwrap();
     concurrent("decision cache (the samples repeat)", Arc::new(g), &requests, threads, seconds);
+}
+
+/// Where a Pod's time goes: each template directory (template and its sample
+/// constraints) loaded alone, mean cost per Pod sample.
+fn per_template(lib: &Path, requests: &[(String, Json)]) {
+    let pods: Vec<&Json> = requests.iter().map(|(_, r)| r).filter(|r| r["kind"]["kind"] == "Pod").collect();
+    let general = lib.join("general");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&general).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.retain(|d| d.is_dir());
+    let mut rows = Vec::new();
+    for dir in dirs {
+        let mut g = Gatekeeper::new();
+        g.set_decision_cache(0);
+        g.load_path(&dir).unwrap();
+        let rounds = 20;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            for req in &pods {
+                g.review(req, None).unwrap();
+            }
+        }
+        let us = start.elapsed().as_secs_f64() * 1e6 / (rounds * pods.len()) as f64;
+        rows.push((us, dir.file_name().unwrap().to_string_lossy().into_owned(), g.constraints().count()));
+    }
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let total: f64 = rows.iter().map(|r| r.0).sum();
+    println!("per template, mean over the {} Pod samples (sum {total:.0} µs):", pods.len());
+    for (us, name, constraints) in rows.iter().take(8) {
+        println!("  {name:<32} {us:>8.1} µs ({constraints} constraints)");
+    }
 }
 
 /// Many threads sharing one Gatekeeper, each cycling through the samples.
