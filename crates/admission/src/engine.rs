@@ -258,6 +258,14 @@ mod tests {
     }
 
     #[test]
+    fn only_validators_that_may_wait_make_the_engine_block() {
+        let gatekeeper = || crate::GatekeeperPolicies::new(rampart_policy::Gatekeeper::new());
+        assert!(!Engine::new(vec![Box::new(gatekeeper())], vec![]).may_block());
+        // A validator that does not say otherwise may wait.
+        assert!(Engine::new(vec![Box::new(gatekeeper()), Box::new(DenyAll)], vec![]).may_block());
+    }
+
+    #[test]
     fn exempt_namespaces_skip_validators() {
         let engine = Engine::new(vec![Box::new(DenyAll)], vec!["kube-system".into()]);
         let req = |ns: &str, kind: &str, name: &str| json!({"uid": "1", "kind": {"kind": kind}, "namespace": ns, "name": name, "operation": "CREATE", "object": {}});
