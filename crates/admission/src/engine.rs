@@ -2,6 +2,7 @@
 //! every validator in turn; their findings decide the answer.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -55,6 +56,8 @@ pub struct Review<'a> {
     pub sub_resource: &'a str,
     /// True when auditing objects at rest rather than answering a request.
     pub audit: bool,
+    /// When the answer is due; validators that can stop early give up then.
+    pub deadline: Option<Instant>,
 }
 
 /// One stage of the pipeline (Pod Security, image rules, Gatekeeper).
@@ -63,6 +66,12 @@ pub trait Validator: Send + Sync {
     /// The findings for one review; an error makes the whole request fail
     /// by the failure policy.
     fn validate(&self, review: &Review<'_>) -> Result<Vec<Finding>, Error>;
+    /// Whether `validate` may wait (on I/O, or past the deadline). The server
+    /// runs such validators off its async workers; validators that only
+    /// compute and honour the deadline say `false`, saving a thread hop.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 /// The outcome for one request.
@@ -118,8 +127,19 @@ impl Engine {
         self.validators.iter().map(|v| v.name())
     }
 
+    /// Whether any validator may block (see [`Validator::may_block`]).
+    pub fn may_block(&self) -> bool {
+        self.validators.iter().any(|v| v.may_block())
+    }
+
     /// Decides one AdmissionRequest.
     pub fn review(&self, request: &Value) -> Result<Decision, Error> {
+        self.review_until(request, None)
+    }
+
+    /// Decides one AdmissionRequest; validators that can stop early fail it
+    /// once `deadline` passes.
+    pub fn review_until(&self, request: &Value, deadline: Option<Instant>) -> Result<Decision, Error> {
         let s = |p: &str| request.pointer(p).and_then(Value::as_str).unwrap_or("");
         let operation = s("/operation");
         let kind = s("/kind/kind");
@@ -147,6 +167,7 @@ impl Engine {
             kind,
             sub_resource: s("/subResource"),
             audit: false,
+            deadline,
         };
         self.run(&review)
     }
@@ -168,6 +189,7 @@ impl Engine {
             kind,
             sub_resource: "",
             audit: true,
+            deadline: None,
         };
         self.run(&review)
     }
@@ -233,6 +255,14 @@ mod tests {
                 action: Action::Deny,
             }])
         }
+    }
+
+    #[test]
+    fn only_validators_that_may_wait_make_the_engine_block() {
+        let gatekeeper = || crate::GatekeeperPolicies::new(rampart_policy::Gatekeeper::new());
+        assert!(!Engine::new(vec![Box::new(gatekeeper())], vec![]).may_block());
+        // A validator that does not say otherwise may wait.
+        assert!(Engine::new(vec![Box::new(gatekeeper()), Box::new(DenyAll)], vec![]).may_block());
     }
 
     #[test]

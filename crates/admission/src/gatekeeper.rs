@@ -23,11 +23,15 @@ impl Validator for GatekeeperPolicies {
         SOURCE
     }
 
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn validate(&self, r: &Review<'_>) -> Result<Vec<Finding>, Error> {
         let violations = if r.audit {
             self.gatekeeper.audit_object(r.object, r.namespace)
         } else {
-            self.gatekeeper.review(r.request, r.namespace)
+            self.gatekeeper.review_until(r.request, r.namespace, r.deadline)
         }
         .map_err(|e| Error::Policy { validator: SOURCE.into(), message: e.to_string() })?;
         Ok(violations

@@ -97,6 +97,10 @@ impl Validator for ImageRules {
         SOURCE
     }
 
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn validate(&self, r: &Review<'_>) -> Result<Vec<Finding>, Error> {
         if self.is_empty()
             || r.operation == "DELETE"

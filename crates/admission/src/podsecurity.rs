@@ -27,6 +27,10 @@ impl Validator for PodSecurity {
         SOURCE
     }
 
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn validate(&self, r: &Review<'_>) -> Result<Vec<Finding>, Error> {
         if r.operation == "DELETE" || r.operation == "CONNECT" || !is_pod_kind(r.kind) {
             return Ok(Vec::new());

@@ -2,7 +2,9 @@
 //! loaded: per object kind on one thread, then reviews/s and latency
 //! percentiles with many threads sharing one `Gatekeeper`.
 //!
-//! `cargo bench -p rampart-policy --bench review` (THREADS, SECONDS override).
+//! `cargo bench -p rampart-policy --bench review` (THREADS, SECONDS override;
+//! VERDICTS=FILE writes each sample's violations as JSON lines, to compare
+//! with another engine).
 //! Latencies under many threads on few cores include time spent waiting for
 //! a core, as a webhook's would.
 
@@ -22,13 +24,14 @@ fn library() -> PathBuf {
     dir
 }
 
-/// The sample objects of the library (`example_*.yaml`), as admission requests.
-fn samples(dir: &Path, out: &mut Vec<(String, Json)>) {
+/// The sample objects of the library (`example_*.yaml`), as admission
+/// requests, each named `path/under/library.yaml#document`.
+fn samples(lib: &Path, dir: &Path, out: &mut Vec<(String, Json)>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            samples(&p, out);
+            samples(lib, &p, out);
             continue;
         }
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
@@ -37,7 +40,8 @@ fn samples(dir: &Path, out: &mut Vec<(String, Json)>) {
         }
         let text = std::fs::read_to_string(&p).unwrap();
         let docs: Vec<Json> = serde_saphyr::from_multiple(&text).unwrap();
-        for doc in docs.into_iter().filter(|d| !d.is_null()) {
+        let rel = p.strip_prefix(lib).unwrap_or(&p).display().to_string();
+        for (i, doc) in docs.into_iter().filter(|d| !d.is_null()).enumerate() {
             let request = if doc["kind"] == "AdmissionReview" {
                 doc["request"].clone()
             } else {
@@ -51,7 +55,7 @@ fn samples(dir: &Path, out: &mut Vec<(String, Json)>) {
                     "object": doc,
                 })
             };
-            out.push((p.display().to_string(), request));
+            out.push((format!("{rel}#{i}"), request));
         }
     }
 }
@@ -69,7 +73,7 @@ fn main() {
     let warnings = g.load_path(&lib).unwrap();
     let load = start.elapsed();
     let mut requests = Vec::new();
-    samples(&lib, &mut requests);
+    samples(&lib, &lib, &mut requests);
     let kinds = g.template_kinds().count();
     let constraints = g.constraints().count();
     println!(
@@ -78,6 +82,18 @@ fn main() {
         warnings.len(),
         requests.len()
     );
+
+    if let Ok(path) = std::env::var("VERDICTS") {
+        let mut lines = String::new();
+        for (name, req) in &requests {
+            let mut names: Vec<String> =
+                g.review(req, None).unwrap().into_iter().map(|v| v.constraint).collect();
+            names.sort();
+            lines.push_str(&serde_json::json!({"sample": name, "violations": names}).to_string());
+            lines.push('\n');
+        }
+        std::fs::write(&path, lines).unwrap();
+    }
 
     // One thread: mean cost per review, overall and for Pods.
     let rounds = 200;
@@ -103,6 +119,8 @@ fn main() {
         println!("  {kind:<24} {:>8.1} µs", d.as_secs_f64() * 1e6 / *n as f64);
     }
 
+    per_template(&lib, &requests);
+
     let threads: usize = std::env::var("THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(32);
     let seconds: u64 = std::env::var("SECONDS").ok().and_then(|t| t.parse().ok()).unwrap_or(5);
     let requests = Arc::new(requests);
@@ -110,6 +128,36 @@ fn main() {
     let mut g = Gatekeeper::new();
     g.load_path(&lib).unwrap();
     concurrent("decision cache (the samples repeat)", Arc::new(g), &requests, threads, seconds);
+}
+
+/// Where a Pod's time goes: each template directory (template and its sample
+/// constraints) loaded alone, mean cost per Pod sample.
+fn per_template(lib: &Path, requests: &[(String, Json)]) {
+    let pods: Vec<&Json> = requests.iter().map(|(_, r)| r).filter(|r| r["kind"]["kind"] == "Pod").collect();
+    let general = lib.join("general");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&general).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.retain(|d| d.is_dir());
+    let mut rows = Vec::new();
+    for dir in dirs {
+        let mut g = Gatekeeper::new();
+        g.set_decision_cache(0);
+        g.load_path(&dir).unwrap();
+        let rounds = 20;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            for req in &pods {
+                g.review(req, None).unwrap();
+            }
+        }
+        let us = start.elapsed().as_secs_f64() * 1e6 / (rounds * pods.len()) as f64;
+        rows.push((us, dir.file_name().unwrap().to_string_lossy().into_owned(), g.constraints().count()));
+    }
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let total: f64 = rows.iter().map(|r| r.0).sum();
+    println!("per template, mean over the {} Pod samples (sum {total:.0} µs):", pods.len());
+    for (us, name, constraints) in rows.iter().take(8) {
+        println!("  {name:<32} {us:>8.1} µs ({constraints} constraints)");
+    }
 }
 
 /// Many threads sharing one Gatekeeper, each cycling through the samples.

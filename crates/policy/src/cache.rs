@@ -6,6 +6,8 @@
 //! constraints or the inventory change.
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value as Json;
@@ -15,19 +17,60 @@ pub(crate) type Outcome = Arc<Vec<(String, Option<Json>)>>;
 
 const SHARDS: usize = 16;
 
-/// (constraint version, input bytes) → outcome.
-type Shard = Mutex<HashMap<(u64, Arc<[u8]>), Outcome>>;
+/// Input bytes → the outcomes of the constraints evaluated on that input.
+/// A review finds its input once, then each constraint by its version: the
+/// input is hashed and compared once per review, not once per constraint.
+type Shard = Mutex<HashMap<InputKey, Arc<Outcomes>>>;
+
+/// A review's input with its hash, computed once: it picks the shard and
+/// keys the map; equality still compares every byte.
+struct InputKey {
+    hash: u64,
+    bytes: Arc<[u8]>,
+}
+
+impl Hash for InputKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for InputKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.bytes == other.bytes
+    }
+}
+
+impl Eq for InputKey {}
+
+/// Constraint version → outcome, for one input.
+#[derive(Default)]
+pub(crate) struct Outcomes(Mutex<HashMap<u64, Outcome>>);
+
+impl Outcomes {
+    pub fn get(&self, constraint: u64) -> Option<Outcome> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&constraint).cloned()
+    }
+
+    pub fn put(&self, constraint: u64, outcome: Outcome) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(constraint, outcome);
+    }
+}
 
 pub(crate) struct DecisionCache {
     shards: Vec<Shard>,
     per_shard: usize,
+    /// Keyed per process, so crafted requests cannot aim at one shard.
+    hasher: RandomState,
 }
 
 impl DecisionCache {
+    /// Room for `capacity` distinct inputs.
     pub fn new(capacity: usize) -> Self {
         DecisionCache {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             per_shard: capacity.div_ceil(SHARDS),
+            hasher: RandomState::new(),
         }
     }
 
@@ -35,28 +78,19 @@ impl DecisionCache {
         self.per_shard > 0
     }
 
-    fn shard(&self, constraint: u64, input: &[u8]) -> &Shard {
-        // Cheap spread: the constraint id and a few input bytes; the map hashes the full key.
-        let mix = input
-            .iter()
-            .rev()
-            .take(32)
-            .fold(constraint, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(*b)));
-        &self.shards[(mix as usize) % SHARDS]
-    }
-
-    pub fn get(&self, constraint: u64, input: &Arc<[u8]>) -> Option<Outcome> {
-        let shard = self.shard(constraint, input).lock().unwrap_or_else(|e| e.into_inner());
-        shard.get(&(constraint, Arc::clone(input))).cloned()
-    }
-
-    pub fn put(&self, constraint: u64, input: &Arc<[u8]>, outcome: Outcome) {
-        let mut shard = self.shard(constraint, input).lock().unwrap_or_else(|e| e.into_inner());
+    /// The outcomes kept for `input`, made empty if there are none yet.
+    pub fn outcomes(&self, input: Arc<[u8]>) -> Arc<Outcomes> {
+        let key = InputKey { hash: self.hasher.hash_one(&*input), bytes: input };
+        let mut shard =
+            self.shards[(key.hash >> 60) as usize % SHARDS].lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = shard.get(&key) {
+            return Arc::clone(found);
+        }
         // A full shard starts over: cheaper than LRU bookkeeping on every hit.
         if shard.len() >= self.per_shard {
             shard.clear();
         }
-        shard.insert((constraint, Arc::clone(input)), outcome);
+        Arc::clone(shard.entry(key).or_default())
     }
 
     pub fn clear(&mut self) {

@@ -119,6 +119,106 @@ pub(crate) fn rewrite_v0(src: &str) -> String {
     out
 }
 
+/// Fold a function defined only by clauses that map one string literal to
+/// one scalar literal (`mem_multiple("Ki") = 1024000 { true }`, one clause
+/// per key) into one clause that looks its argument up in an object literal.
+/// regorus runs every clause of a function on every call; the lookup is one
+/// step. Meaning is unchanged: the result is defined exactly for the listed
+/// strings, with the same values; other clauses of the same function (not of
+/// this form) still apply. Functions listing a key twice are left alone, as
+/// are clauses followed by `else`. The folded clause takes the first
+/// clause's line; the others become blank, so line numbers stay.
+pub(crate) fn fold_constant_functions(src: &str, v1: bool) -> String {
+    static CLAUSE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"^([A-Za-z_][A-Za-z0-9_]*)\(\s*("[^"\\]*")\s*\)\s*:?=\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|"[^"\\]*"|true|false|null)\s*(?:(?:if\s*)?\{\s*true\s*\}|if\s+true)?\s*(?:#.*)?$"#,
+        )
+        .unwrap_or_else(|e| unreachable!("constant regex: {e}"))
+    });
+    let lines: Vec<&str> = src.split('\n').collect();
+    let top = top_level_lines(src, lines.len());
+    let mut clauses: Vec<(&str, Vec<Clause<'_>>)> = Vec::new();
+    for (n, line) in lines.iter().enumerate() {
+        if !top[n] || line.starts_with(char::is_whitespace) {
+            continue;
+        }
+        let Some(c) = CLAUSE.captures(line.trim_end()) else { continue };
+        let followed_by_else = lines[n + 1..]
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .is_some_and(|l| l.starts_with("else"));
+        let (name, key, value) = (
+            c.get(1).map_or("", |m| m.as_str()),
+            c.get(2).map_or("", |m| m.as_str()),
+            c.get(3).map_or("", |m| m.as_str()),
+        );
+        let entry = match clauses.iter_mut().find(|(n, _)| *n == name) {
+            Some(e) => e,
+            None => {
+                clauses.push((name, Vec::new()));
+                let last = clauses.len() - 1;
+                &mut clauses[last]
+            }
+        };
+        // An `else` chain makes the clause order matter: leave the function alone.
+        entry.1.push((n, if followed_by_else { "" } else { key }, value));
+    }
+    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    for (name, defs) in clauses {
+        let keys: std::collections::BTreeSet<&str> = defs.iter().map(|d| d.1).collect();
+        if defs.len() < 2 || keys.len() != defs.len() || keys.contains("") {
+            continue;
+        }
+        let table: Vec<String> = defs.iter().map(|(_, k, v)| format!("{k}: {v}")).collect();
+        let body = if v1 { "if " } else { "" };
+        out[defs[0].0] = format!(
+            "{name}(__rampart_key) = __rampart_value {body}{{ __rampart_value := {{{}}}[__rampart_key] }}",
+            table.join(", ")
+        );
+        for (n, _, _) in &defs[1..] {
+            out[*n] = String::new();
+        }
+    }
+    out.join("\n")
+}
+
+/// A constant clause: its line, its key and its value, as written.
+type Clause<'a> = (usize, &'a str, &'a str);
+
+/// For each line, whether it starts outside any bracket, string or comment.
+fn top_level_lines(src: &str, lines: usize) -> Vec<bool> {
+    let b = src.as_bytes();
+    let mut top = Vec::with_capacity(lines);
+    top.push(true);
+    let (mut depth, mut i) = (0usize, 0);
+    let mut in_raw = false;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => top.push(depth == 0 && !in_raw),
+            b'`' => in_raw = !in_raw,
+            _ if in_raw => {}
+            b'#' => {
+                while i + 1 < b.len() && b[i + 1] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => depth += 1,
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    top.resize(lines, false);
+    top
+}
+
 /// Rewrite `sprintf("…", [a, b])` whose literal format has more verbs than
 /// the literal array has items: the verbs without argument become Go's
 /// `%!v(MISSING)` text.
@@ -243,6 +343,55 @@ fn verb_spans(fmt: &str) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_function_table() {
+        let mem = "m(\"k\") = 1000 { true }\n# note\nm(\"Ki\") = 1024 { true }\np { m(\"k\") }";
+        let cases = [
+            (
+                mem,
+                false,
+                "m(__rampart_key) = __rampart_value { __rampart_value := {\"k\": 1000, \"Ki\": 1024}[__rampart_key] }\n# note\n\np { m(\"k\") }",
+            ),
+            (
+                "f(\"a\") := \"x\" if { true }\nf(\"b\") := true",
+                true,
+                "f(__rampart_key) = __rampart_value if { __rampart_value := {\"a\": \"x\", \"b\": true}[__rampart_key] }\n",
+            ),
+            // A key listed twice (a conflict at run time), one clause, `else`,
+            // a body that is not `true`, a non-literal value: untouched.
+            (
+                "f(\"a\") = 1 { true }\nf(\"a\") = 2 { true }",
+                false,
+                "f(\"a\") = 1 { true }\nf(\"a\") = 2 { true }",
+            ),
+            ("f(\"a\") = 1 { true }", false, "f(\"a\") = 1 { true }"),
+            (
+                "f(\"a\") = 1 { true }\nelse = 3 { true }\nf(\"b\") = 2 { true }",
+                false,
+                "f(\"a\") = 1 { true }\nelse = 3 { true }\nf(\"b\") = 2 { true }",
+            ),
+            (
+                "f(\"a\") = 1 { input.x }\nf(\"b\") = 2 { true }",
+                false,
+                "f(\"a\") = 1 { input.x }\nf(\"b\") = 2 { true }",
+            ),
+            (
+                "f(\"a\") = x { true }\nf(\"b\") = 2 { true }",
+                false,
+                "f(\"a\") = x { true }\nf(\"b\") = 2 { true }",
+            ),
+            // Inside a body or a raw string it is not a rule.
+            (
+                "p {\nf(\"a\") = 1 { true }\nf(\"b\") = 2 { true }\n}",
+                false,
+                "p {\nf(\"a\") = 1 { true }\nf(\"b\") = 2 { true }\n}",
+            ),
+        ];
+        for (src, v1, want) in cases {
+            assert_eq!(fold_constant_functions(src, v1), want, "{src:?}");
+        }
+    }
 
     #[test]
     fn sprintf_table() {

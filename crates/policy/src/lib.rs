@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -107,8 +108,8 @@ pub struct Gatekeeper {
     next_seq: u64,
 }
 
-/// Decision cache entries kept by default (constraint × distinct input).
-const DEFAULT_CACHE_ENTRIES: usize = 8192;
+/// Distinct inputs whose decisions are kept by default.
+const DEFAULT_CACHE_ENTRIES: usize = 1024;
 
 const _: fn() = || {
     fn assert_send_sync<T: Send + Sync>() {}
@@ -145,8 +146,8 @@ impl Gatekeeper {
         g
     }
 
-    /// Keep up to `entries` results of (constraint, identical input) for
-    /// reuse; 0 turns the cache off. Inputs are compared byte for byte
+    /// Keep the results for up to `entries` distinct inputs for reuse; 0
+    /// turns the cache off. Inputs are compared byte for byte
     /// (the request uid excluded unless the template mentions it); templates
     /// calling volatile builtins (`time.now_ns`, `rand.intn`…) are never cached.
     pub fn set_decision_cache(&mut self, entries: usize) {
@@ -312,13 +313,24 @@ impl Gatekeeper {
     /// validating webhook; `namespace` is the Namespace object of the
     /// request's namespace when known (needed by `namespaceSelector`).
     pub fn review(&self, request: &Json, namespace: Option<&Json>) -> Result<Vec<Violation>, Error> {
-        self.review_at(request, namespace, constraint::POINT_WEBHOOK)
+        self.review_at(request, namespace, constraint::POINT_WEBHOOK, None)
+    }
+
+    /// [`Gatekeeper::review`] that gives up with [`Error::Eval`] once
+    /// `deadline` passes, so a webhook can evaluate on its own thread.
+    pub fn review_until(
+        &self,
+        request: &Json,
+        namespace: Option<&Json>,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Violation>, Error> {
+        self.review_at(request, namespace, constraint::POINT_WEBHOOK, deadline)
     }
 
     /// Audit an object that is not part of a request: it is reviewed as a
     /// CREATE of the object, with audit enforcement actions.
     pub fn audit_object(&self, object: &Json, namespace: Option<&Json>) -> Result<Vec<Violation>, Error> {
-        self.review_at(&request_for(object, "CREATE"), namespace, constraint::POINT_AUDIT)
+        self.review_at(&request_for(object, "CREATE"), namespace, constraint::POINT_AUDIT, None)
     }
 
     pub(crate) fn review_at<'a>(
@@ -326,6 +338,7 @@ impl Gatekeeper {
         request: &'a Json,
         namespace: Option<&'a Json>,
         point: &str,
+        deadline: Option<Instant>,
     ) -> Result<Vec<Violation>, Error> {
         if !request.is_object() {
             return Err(Error::Request("the request is not an object".into()));
@@ -365,7 +378,7 @@ impl Gatekeeper {
         let subjects: Vec<&Json> = [object, old_object].into_iter().flatten().collect();
 
         let mut review: Option<regorus::Value> = None;
-        let mut keys: [Option<std::sync::Arc<[u8]>>; 2] = [None, None];
+        let mut kept: [Option<std::sync::Arc<cache::Outcomes>>; 2] = [None, None];
         let mut out = Vec::new();
         for ((c_kind, c_name), c) in &self.constraints {
             if !c.matcher.kind_matches(group, kind) {
@@ -404,13 +417,15 @@ impl Gatekeeper {
                 }
                 Ok(true) => {}
             }
-            let cache_key = (self.decisions.enabled() && template.cacheable).then(|| {
+            let kept = (self.decisions.enabled() && template.cacheable).then(|| {
                 let with_uid = template.reads_uid;
-                keys[usize::from(with_uid)]
-                    .get_or_insert_with(|| cache::input_bytes(request, namespace, with_uid))
+                kept[usize::from(with_uid)]
+                    .get_or_insert_with(|| {
+                        self.decisions.outcomes(cache::input_bytes(request, namespace, with_uid))
+                    })
                     .clone()
             });
-            let cached = cache_key.as_ref().and_then(|k| self.decisions.get(c.seq, k));
+            let cached = kept.as_ref().and_then(|k| k.get(c.seq));
             let outcome = match cached {
                 Some(hit) => hit,
                 None => {
@@ -418,12 +433,12 @@ impl Gatekeeper {
                     let mut input = regorus::value::Object::default();
                     input.insert(key("review"), review.clone());
                     input.insert(key("parameters"), c.parameters.clone());
-                    let result = template.eval(regorus::Value::from(input)).map_err(|message| {
+                    let result = template.eval(regorus::Value::from(input), deadline).map_err(|message| {
                         Error::Eval { template: c_kind.clone(), constraint: c_name.clone(), message }
                     })?;
                     let outcome = std::sync::Arc::new(violations_of(&result));
-                    if let Some(k) = &cache_key {
-                        self.decisions.put(c.seq, k, std::sync::Arc::clone(&outcome));
+                    if let Some(k) = &kept {
+                        k.put(c.seq, std::sync::Arc::clone(&outcome));
                     }
                     outcome
                 }

@@ -185,7 +185,7 @@ fn run_case(dir: &Path, g: &mut Gatekeeper, case: &Json) -> Result<(), String> {
         crate::request_for(object, "CREATE")
     };
     let violations = g
-        .review_at(&request, namespace.as_ref(), crate::constraint::POINT_GATOR)
+        .review_at(&request, namespace.as_ref(), crate::constraint::POINT_GATOR, None)
         .map_err(|e| e.to_string())?;
     for (i, a) in assertions.iter().enumerate() {
         check_assertion(a, &violations).map_err(|e| format!("assertions[{i}]: {e}"))?;

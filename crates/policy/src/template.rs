@@ -1,9 +1,12 @@
 //! ConstraintTemplates: their Rego compiled once per set of inventory data.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Instant;
 
 use regorus::languages::rego::compiler::Compiler;
 use regorus::rvm::{Program, RegoVM};
+use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{CompiledPolicy, Engine, Rc};
 use serde_json::Value as Json;
 
@@ -194,6 +197,9 @@ const VOLATILE_BUILTINS: [&str; 5] = ["rand.intn", "time.now_ns", "uuid.rfc4122"
 /// library template needs, low enough to stop a runaway policy.
 const MAX_INSTRUCTIONS: usize = 50_000_000;
 
+/// VM instructions between clock reads when a deadline is set.
+const TIMER_CHECK_INTERVAL: NonZeroU32 = NonZeroU32::new(1024).unwrap();
+
 // Evaluation shares the compiled policy between threads.
 const _: fn() = || {
     fn assert_send_sync<T: Send + Sync>() {}
@@ -215,9 +221,11 @@ impl Template {
             let label =
                 if i == 0 { format!("{}.rego", src.kind) } else { format!("{}.lib{i}.rego", src.kind) };
             let mut text = crate::compat::sprintf_arity(module);
-            if src.version == RegoVersion::V0 && !declares_v1(module) {
+            let v1 = src.version == RegoVersion::V1 || declares_v1(module);
+            if !v1 {
                 text = crate::compat::rewrite_v0(&text);
             }
+            text = crate::compat::fold_constant_functions(&text, v1);
             let pkg = engine.add_policy(label, text).map_err(|e| rego_error(format!("{e:#}")))?;
             if i == 0 {
                 package = Some(pkg);
@@ -246,12 +254,23 @@ impl Template {
         Ok(Template { src, policy, program, data: data.clone(), cacheable, reads_uid })
     }
 
-    /// Evaluate the `violation` rule for one input.
-    pub fn eval(&self, input: regorus::Value) -> Result<regorus::Value, String> {
+    /// Evaluate the `violation` rule for one input; the bytecode VM stops
+    /// at `deadline` (the interpreter fallback runs to completion).
+    pub fn eval(&self, input: regorus::Value, deadline: Option<Instant>) -> Result<regorus::Value, String> {
         match &self.program {
             Some(program) => {
                 let mut vm = RegoVM::new();
                 vm.set_max_instructions(MAX_INSTRUCTIONS);
+                if let Some(deadline) = deadline {
+                    let limit = deadline.saturating_duration_since(Instant::now());
+                    if limit.is_zero() {
+                        return Err("the evaluation deadline passed".to_string());
+                    }
+                    vm.set_execution_timer_config(Some(ExecutionTimerConfig {
+                        limit,
+                        check_interval: TIMER_CHECK_INTERVAL,
+                    }));
+                }
                 vm.load_program(Arc::clone(program));
                 vm.set_data(self.data.clone()).map_err(|e| format!("{e:#}"))?;
                 vm.set_input(input);

@@ -304,3 +304,67 @@ fn reviews_run_concurrently_with_the_same_answers() {
         }
     }
 }
+
+#[test]
+fn review_until_stops_a_runaway_template_at_the_deadline() {
+    let template = r#"
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sslow
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sSlow
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sslow
+        violation[{"msg": "never"}] {
+          xs := numbers.range(1, 20000)
+          xs[i] + xs[j] < 0
+        }
+"#;
+    let mut g = Gatekeeper::new();
+    g.set_decision_cache(0);
+    g.add_template(&yaml(template), "slow.yaml").unwrap();
+    let constraint = json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sSlow",
+        "metadata": {"name": "slow"}, "spec": {"match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}}});
+    g.add_constraint(&constraint, "slow.yaml").unwrap();
+    let req = request("CREATE", Some(pod("web", "default", json!({}))), None);
+    let started = std::time::Instant::now();
+    let deadline = started + std::time::Duration::from_millis(50);
+    match g.review_until(&req, None, Some(deadline)) {
+        Err(Error::Eval { constraint, message, .. }) => {
+            assert_eq!(constraint, "slow");
+            assert!(message.contains("time limit"), "{message}");
+        }
+        other => panic!("expected a deadline error, got {other:?}"),
+    }
+    // 400 million comparisons take far longer than this when nothing stops them.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    // A deadline already passed fails before evaluating.
+    assert!(matches!(g.review_until(&req, None, Some(started)), Err(Error::Eval { .. })));
+}
+
+#[test]
+fn cached_reviews_keep_each_constraints_own_outcome() {
+    let mut team = labels_constraint("need-team", "warn", json!({}));
+    team["spec"]["parameters"]["labels"] = json!(["team"]);
+    let g = labels_gatekeeper(&[labels_constraint("need-owner", "deny", json!({})), team]);
+    let req = request("CREATE", Some(pod("web", "default", json!({"team": "a"}))), None);
+    let other = request("CREATE", Some(pod("web", "default", json!({"owner": "b"}))), None);
+    let summary = |v: Vec<rampart_policy::Violation>| -> Vec<(String, String)> {
+        v.into_iter().map(|v| (v.constraint, v.message)).collect()
+    };
+    let first = summary(g.review(&req, None).unwrap());
+    assert_eq!(first, [("need-owner".to_string(), "missing labels: {\"owner\"}".to_string())]);
+    let first_other = summary(g.review(&other, None).unwrap());
+    assert_eq!(first_other, [("need-team".to_string(), "missing labels: {\"team\"}".to_string())]);
+    // Answered from the cache now: the same, per constraint and per input.
+    for _ in 0..3 {
+        assert_eq!(summary(g.review(&req, None).unwrap()), first);
+        assert_eq!(summary(g.review(&other, None).unwrap()), first_other);
+    }
+}
