@@ -75,6 +75,8 @@ pub struct PolicyArgs {
     /// Namespace objects (YAML/JSON) whose pod-security labels apply to their requests
     #[arg(long, value_name = "FILE")]
     pub namespaces: Option<PathBuf>,
+    #[command(flatten)]
+    pub signatures: crate::admission_signatures::SignatureArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -222,6 +224,9 @@ fn build_engine(ctx: &Context, a: &PolicyArgs, inventory: Option<Vec<Value>>) ->
     };
     if !images.is_empty() {
         validators.push(Box::new(images));
+    }
+    if let Some(signatures) = crate::admission_signatures::build(ctx, &a.signatures)? {
+        validators.push(Box::new(signatures));
     }
     if !a.policies.is_empty() {
         let mut gk = Gatekeeper::new();
@@ -558,6 +563,15 @@ fn misconfiguration(f: &Finding, doc: &Doc) -> Misconfiguration {
             "The admission webhook's image rules refuse this image.".to_string(),
             "Use an image from an allowed registry, with a version tag, pinned by digest.".to_string(),
             if f.rule == "allowed-registries" { Severity::High } else { Severity::Medium },
+            String::new(),
+        ),
+        "signatures" => (
+            format!("SIG-{}", f.rule),
+            "Image without a valid signature from a trusted key".to_string(),
+            "The admission webhook's signature policy requires this image to be signed.".to_string(),
+            "Sign the image (by digest) with a key the policy trusts: rampart sign --key cosign.key IMAGE."
+                .to_string(),
+            Severity::High,
             String::new(),
         ),
         _ => (
