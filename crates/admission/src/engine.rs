@@ -63,6 +63,11 @@ pub trait Validator: Send + Sync {
     /// The findings for one review; an error makes the whole request fail
     /// by the failure policy.
     fn validate(&self, review: &Review<'_>) -> Result<Vec<Finding>, Error>;
+    /// Prometheus text for counters of the validator's own, appended to
+    /// the server's `/metrics`.
+    fn metrics(&self) -> String {
+        String::new()
+    }
 }
 
 /// The outcome for one request.
@@ -116,6 +121,11 @@ impl Engine {
 
     pub fn validators(&self) -> impl Iterator<Item = &str> {
         self.validators.iter().map(|v| v.name())
+    }
+
+    /// Every validator's own metrics, in Prometheus text.
+    pub fn metrics(&self) -> String {
+        self.validators.iter().map(|v| v.metrics()).collect()
     }
 
     /// Decides one AdmissionRequest.

@@ -5,6 +5,8 @@
 //! one registry round trip per TTL rather than one per pod.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -49,6 +51,8 @@ impl SignatureRule {
 /// registry client (its connections and tokens).
 pub struct SignaturePolicy {
     rules: Vec<(SignatureRule, Verifier)>,
+    /// Failed checks by failure kind, for `/metrics`.
+    failures: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl SignaturePolicy {
@@ -72,7 +76,7 @@ impl SignaturePolicy {
                 .with_annotations(rule.annotations.clone());
             out.push((rule, verifier));
         }
-        Ok(SignaturePolicy { rules: out })
+        Ok(SignaturePolicy { rules: out, failures: Mutex::new(BTreeMap::new()) })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -89,6 +93,8 @@ impl SignaturePolicy {
             }
             let Err(e) = verifier.verify_image(image) else { continue };
             let failure = Failure::of(&e);
+            *self.failures.lock().unwrap_or_else(PoisonError::into_inner).entry(failure.rule).or_default() +=
+                1;
             let message =
                 format!("[verify-images] container {container:?}: image {image:?} {}", failure.text);
             // A registry that cannot be asked is an evaluation error (the
@@ -212,6 +218,30 @@ impl Validator for SignaturePolicy {
             findings.extend(self.check(container, image, r.audit)?);
         }
         Ok(findings)
+    }
+
+    fn metrics(&self) -> String {
+        let (verifications, hits) = self
+            .rules
+            .iter()
+            .fold((0, 0), |(v, h), (_, verifier)| (v + verifier.verifications(), h + verifier.cache_hits()));
+        let mut s = String::new();
+        s.push_str(
+            "# HELP rampart_admission_signature_verifications_total Image signature checks that asked the registry.\n",
+        );
+        s.push_str("# TYPE rampart_admission_signature_verifications_total counter\n");
+        let _ = writeln!(s, "rampart_admission_signature_verifications_total {verifications}");
+        s.push_str(
+            "# HELP rampart_admission_signature_cache_hits_total Image signature checks answered from the per-digest cache.\n",
+        );
+        s.push_str("# TYPE rampart_admission_signature_cache_hits_total counter\n");
+        let _ = writeln!(s, "rampart_admission_signature_cache_hits_total {hits}");
+        s.push_str("# HELP rampart_admission_signature_failures_total Images that failed the signature policy, by cause.\n");
+        s.push_str("# TYPE rampart_admission_signature_failures_total counter\n");
+        for (reason, n) in self.failures.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            let _ = writeln!(s, "rampart_admission_signature_failures_total{{reason=\"{reason}\"}} {n}");
+        }
+        s
     }
 }
 
@@ -480,6 +510,13 @@ mod tests {
         let findings = warn.validate(&review(&request, false)).unwrap();
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].action, Action::Warn);
+        let metrics = warn.metrics();
+        assert!(
+            metrics.contains("rampart_admission_signature_failures_total{reason=\"registry-error\"} 1\n"),
+            "{metrics}"
+        );
+        // The tag could not even be resolved: no verification was attempted.
+        assert!(metrics.contains("rampart_admission_signature_verifications_total 0\n"), "{metrics}");
     }
 
     #[test]

@@ -127,6 +127,14 @@ impl Webhook {
         assert_eq!(v["response"]["uid"], uid);
         v["response"].clone()
     }
+
+    fn metric(&self, name: &str) -> f64 {
+        let mut resp = self.agent.get(&format!("https://127.0.0.1:{}/metrics", self.port)).call().unwrap();
+        let text = resp.body_mut().read_to_string().unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')).map(|v| v.parse().unwrap()))
+            .unwrap_or_else(|| panic!("no metric {name} in\n{text}"))
+    }
 }
 
 impl Drop for Webhook {
@@ -235,6 +243,16 @@ fn the_webhook_admits_signed_images_and_denies_the_rest() {
         assert!(verified_at.elapsed() < ttl, "the machine is too slow for this check: the TTL ran out");
         assert_eq!(again["allowed"], true, "{uid}: {again}");
     }
+    // One verification each for the signed, unsigned and foreign images and
+    // the Deployment's unsigned init container; the rest were cache hits.
+    assert_eq!(webhook.metric("rampart_admission_signature_verifications_total"), 4.0);
+    assert_eq!(webhook.metric("rampart_admission_signature_cache_hits_total"), 3.0);
+    assert_eq!(webhook.metric("rampart_admission_signature_failures_total{reason=\"no-signature\"}"), 2.0);
+    assert_eq!(
+        webhook.metric("rampart_admission_signature_failures_total{reason=\"untrusted-signature\"}"),
+        1.0
+    );
+    assert_eq!(webhook.metric("rampart_admission_signature_failures_total{reason=\"registry-error\"}"), 1.0);
     std::thread::sleep(ttl.saturating_sub(verified_at.elapsed()) + Duration::from_millis(500));
     let expired = webhook.review("signed-4", pod("signed", &signed));
     assert_eq!(expired["allowed"], false, "after the TTL the registry is asked again");
