@@ -173,6 +173,48 @@ fn the_webhook_admits_signed_images_and_denies_the_rest() {
     run(d, &["sign", "--key", "cosign.key", "-y", "--tlog-upload=false", &signed]);
     run(d, &["sign", "--key", "other.key", "-y", "--tlog-upload=false", &foreign]);
 
+    // `admission audit` checks manifests at rest with rules from a policy
+    // file: key paths relative to it, or PEM inline.
+    let other_pem = std::fs::read_to_string(d.join("other.pub")).unwrap();
+    let policy = json!({"rules": [
+        {"images": [format!("{host}/team/*")], "keys": ["../cosign.pub"]},
+        {"images": ["*/team/foreign*"], "keys": [other_pem], "action": "warn"},
+    ]});
+    std::fs::create_dir_all(d.join("policy")).unwrap();
+    std::fs::write(d.join("policy/signatures.yaml"), policy.to_string()).unwrap();
+    let manifests: Vec<String> = [("signed", &signed), ("unsigned", &unsigned), ("foreign", &foreign)]
+        .iter()
+        .map(|(name, image)| {
+            format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: app\n    image: {image}\n")
+        })
+        .collect();
+    std::fs::write(d.join("pods.yaml"), manifests.join("---\n")).unwrap();
+    let out = rampart(d)
+        .current_dir(d)
+        .env("HOME", d)
+        .args(["admission", "audit", "-f", "pods.yaml", "--format", "json", "--exit-code", "3"])
+        .args(["--signature-policy", "policy/signatures.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let report = json(&out);
+    let found: Vec<(&str, &str, &str)> = report["Results"][0]["Misconfigurations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["ID"].as_str().unwrap(),
+                m["CauseMetadata"]["Resource"].as_str().unwrap(),
+                m["Severity"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [("SIG-no-signature", "Pod/unsigned", "HIGH"), ("SIG-untrusted-signature", "Pod/foreign", "HIGH")]
+    );
+
     let ttl = Duration::from_secs(6);
     let webhook = Webhook::start(
         d,
