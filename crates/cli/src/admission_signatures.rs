@@ -170,7 +170,7 @@ fn policy_file(path: &Path) -> Result<Vec<SignatureRule>> {
                     if k.contains("-----BEGIN") {
                         PublicKey::from_pem(k.as_bytes(), &format!("{at}.keys")).map_err(Into::into)
                     } else {
-                        key_file(&base.join(k))
+                        key_file(&base.join(k)).with_context(|| format!("{at}.keys"))
                     }
                 })
                 .collect::<Result<_>>()?;
@@ -238,6 +238,40 @@ mod tests {
         }
         for s in ["", "m", "5d", "-1s", "1.5m"] {
             assert_eq!(parse_duration(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn policy_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = rampart_sign::SigningKey::generate().unwrap().public_key().to_pem();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        std::fs::write(dir.path().join("keys/team.pub"), &pem).unwrap();
+        let write = |text: &str| {
+            let path = dir.path().join("policy.yaml");
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let inline = pem.replace('\n', "\n      ");
+        let path = write(&format!(
+            "rules:\n- images: [\"registry.example.com/*\"]\n  keys: [keys/team.pub]\n  annotations: {{env: prod}}\n\
+             - images: [\"ghcr.io/org/*\"]\n  action: warn\n  keys:\n    - |\n      {inline}\n"
+        ));
+        let rules = policy_file(&path).unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].annotations.get("env").map(String::as_str), Some("prod"));
+        assert_eq!((rules[0].action, rules[1].action), (Action::Deny, Action::Warn));
+        assert_eq!(rules[0].keys[0].fingerprint(), rules[1].keys[0].fingerprint());
+
+        let cases = [
+            ("rules:\n- images: [a]\n  key: [keys/team.pub]\n", "unknown field"),
+            ("rules:\n- images: [a]\n  keys: []\n", "rules[0]: a rule needs images and keys"),
+            ("rules:\n- images: [a]\n  keys: [missing.pub]\n", "missing.pub"),
+            ("rules:\n- images: [a]\n  keys: [keys/team.pub]\n  action: block\n", "block"),
+        ];
+        for (text, want) in cases {
+            let err = format!("{:#}", policy_file(&write(text)).unwrap_err());
+            assert!(err.contains("policy.yaml") && err.contains(want), "{text}: {err}");
         }
     }
 }
