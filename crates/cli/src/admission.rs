@@ -567,7 +567,12 @@ fn misconfiguration(f: &Finding, doc: &Doc) -> Misconfiguration {
         ),
         "signatures" => (
             format!("SIG-{}", f.rule),
-            "Image without a valid signature from a trusted key".to_string(),
+            if f.rule == "registry-error" {
+                "Image signature could not be verified: registry error"
+            } else {
+                "Image without a valid signature from a trusted key"
+            }
+            .to_string(),
             "The admission webhook's signature policy requires this image to be signed.".to_string(),
             "Sign the image (by digest) with a key the policy trusts: rampart sign --key cosign.key IMAGE."
                 .to_string(),
