@@ -188,6 +188,8 @@ pub struct ManifestsArgs {
     /// Namespaces the webhook never sees (repeatable; its own namespace is always added)
     #[arg(long = "exempt-namespace", default_value = "kube-system", value_name = "NS")]
     pub exempt_namespaces: Vec<String>,
+    #[command(flatten)]
+    pub signatures: crate::admission_signatures::ManifestSignatureArgs,
 }
 
 pub fn run(ctx: &Context, args: AdmissionArgs) -> Result<u8> {
@@ -737,7 +739,9 @@ fn manifests(a: ManifestsArgs) -> Result<u8> {
         "--decision-log=-".into(),
     ];
     args.extend(exempt.iter().map(|e| format!("--exempt-namespace={e}")));
-    let objects = vec![
+    let signing = crate::admission_signatures::deployment_parts(&a.signatures, name, ns, &labels)?;
+    args.extend(signing.args);
+    let mut objects = vec![
         json!({"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": name, "namespace": ns, "labels": labels},
             "automountServiceAccountToken": false}),
@@ -819,6 +823,15 @@ fn manifests(a: ManifestsArgs) -> Result<u8> {
             }]
         }]}),
     ];
+    if let Some(spec) = objects[2].pointer_mut("/spec/template/spec") {
+        if let Some(Value::Array(volumes)) = spec.get_mut("volumes") {
+            volumes.extend(signing.volumes);
+        }
+        if let Some(Value::Array(mounts)) = spec.pointer_mut("/containers/0/volumeMounts") {
+            mounts.extend(signing.mounts);
+        }
+    }
+    objects.splice(2..2, signing.objects);
     let mut out = String::new();
     for o in objects {
         out.push_str("---\n");

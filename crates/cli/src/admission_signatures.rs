@@ -67,6 +67,76 @@ impl VerifyAction {
     }
 }
 
+/// What `admission manifests` deploys for a signature policy.
+#[derive(Debug, Args)]
+pub struct ManifestSignatureArgs {
+    /// Images the deployed webhook requires signatures for (repeatable; as `serve --verify-images`)
+    #[arg(long = "verify-images", value_name = "PATTERN")]
+    pub images: Vec<String>,
+    /// Public keys for them, shipped in a ConfigMap (repeatable)
+    #[arg(long = "verify-key", value_name = "FILE")]
+    pub keys: Vec<PathBuf>,
+    /// An existing kubernetes.io/dockerconfigjson Secret in the namespace holding the
+    /// registry credentials the webhook uses
+    #[arg(long = "registry-credentials-secret", value_name = "NAME")]
+    pub credentials_secret: Option<String>,
+}
+
+/// Additions to the webhook's Deployment: arguments, volumes, mounts, and
+/// objects to deploy with it.
+#[derive(Debug, Default)]
+pub struct DeploymentParts {
+    pub args: Vec<String>,
+    pub volumes: Vec<Value>,
+    pub mounts: Vec<Value>,
+    pub objects: Vec<Value>,
+}
+
+pub fn deployment_parts(
+    a: &ManifestSignatureArgs,
+    name: &str,
+    ns: &str,
+    labels: &Value,
+) -> Result<DeploymentParts> {
+    let mut parts = DeploymentParts::default();
+    match (a.images.is_empty(), a.keys.is_empty()) {
+        (true, true) => {}
+        (false, false) => {
+            let mut data = serde_json::Map::new();
+            for (i, path) in a.keys.iter().enumerate() {
+                let pem = key_file(path)?.to_pem();
+                let file = format!("key-{i}.pub");
+                parts.args.push(format!("--verify-key=/etc/rampart/signature-keys/{file}"));
+                data.insert(file, Value::String(pem));
+            }
+            parts.args.extend(a.images.iter().map(|p| format!("--verify-images={p}")));
+            let config_map = format!("{name}-signature-keys");
+            parts.objects.push(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": config_map, "namespace": ns, "labels": labels}, "data": data}));
+            parts
+                .volumes
+                .push(serde_json::json!({"name": "signature-keys", "configMap": {"name": config_map}}));
+            parts.mounts.push(
+                serde_json::json!({"name": "signature-keys", "mountPath": "/etc/rampart/signature-keys", "readOnly": true}),
+            );
+        }
+        (false, true) => bail!(UsageError("--verify-images needs at least one --verify-key".into())),
+        (true, false) => bail!(UsageError("--verify-key needs at least one --verify-images pattern".into())),
+    }
+    if let Some(secret) = &a.credentials_secret {
+        // The Secret's .dockerconfigjson, mounted, is a Docker config.json.
+        parts.args.push("--registry-credentials=/etc/rampart/registry/config.json".into());
+        parts
+            .volumes
+            .push(serde_json::json!({"name": "registry-credentials", "secret": {"secretName": secret,
+            "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}}));
+        parts.mounts.push(
+            serde_json::json!({"name": "registry-credentials", "mountPath": "/etc/rampart/registry", "readOnly": true}),
+        );
+    }
+    Ok(parts)
+}
+
 /// A `--signature-policy` file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -387,3 +387,77 @@ fn bad_signature_flags_are_usage_errors() {
     assert_eq!(code(&out), 64);
     assert!(stderr(&out).contains("--verify-cache-ttl \"soon\""), "{}", stderr(&out));
 }
+
+#[test]
+fn manifests_deploy_the_signature_policy() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    run(d, &["admission", "certs", "-o", "tls"]);
+    run(d, &["key", "generate", "--output", "cosign"]);
+    let out = run(
+        d,
+        &[
+            "admission",
+            "manifests",
+            "--certs",
+            "tls",
+            "--verify-images",
+            "registry.example.com/*",
+            "--verify-key",
+            "cosign.pub",
+            "--registry-credentials-secret",
+            "regcred",
+        ],
+    );
+    let yaml = stdout(&out);
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ServiceAccount",
+            "Secret",
+            "ConfigMap",
+            "Deployment",
+            "Service",
+            "PodDisruptionBudget",
+            "ValidatingWebhookConfiguration"
+        ]
+    );
+    let public = std::fs::read_to_string(d.join("cosign.pub")).unwrap();
+    assert_eq!(docs[2]["data"]["key-0.pub"].as_str().map(str::trim), Some(public.trim()));
+    let pod = &docs[3]["spec"]["template"]["spec"];
+    let args: Vec<&str> =
+        pod["containers"][0]["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    for want in [
+        "--verify-key=/etc/rampart/signature-keys/key-0.pub",
+        "--verify-images=registry.example.com/*",
+        "--registry-credentials=/etc/rampart/registry/config.json",
+    ] {
+        assert!(args.contains(&want), "{want} not in {args:?}");
+    }
+    let volumes: Vec<&str> =
+        pod["volumes"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(volumes, ["tls", "signature-keys", "registry-credentials"]);
+    assert_eq!(pod["volumes"][2]["secret"]["secretName"], "regcred");
+    let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+    assert_eq!(mounts.len(), 3);
+
+    // Still clean under rampart's own Kubernetes checks.
+    std::fs::write(d.join("deploy.yaml"), &yaml).unwrap();
+    let check = rampart(d)
+        .current_dir(d)
+        .args(["config", "--format", "json", "--exit-code", "3", "deploy.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&check), 0, "rampart config found problems: {}", stdout(&check));
+
+    // A key without patterns is a usage error.
+    let out = rampart(d)
+        .current_dir(d)
+        .args(["admission", "manifests", "--certs", "tls", "--verify-key", "cosign.pub"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 64, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--verify-key needs at least one --verify-images"), "{}", stderr(&out));
+}
