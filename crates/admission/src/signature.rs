@@ -1,8 +1,9 @@
 //! Image signature verification as a validator: images matching a rule's
 //! patterns must carry a cosign signature that verifies with one of the
-//! rule's keys. Tags are resolved to digests; what verified is cached per
-//! digest (for the TTL) by `rampart_sign::Verifier`, so a popular image costs
-//! one registry round trip per TTL rather than one per pod.
+//! rule's keys. Tags are resolved to digests on every request (one HEAD;
+//! tags move); what verified is cached per digest for the TTL by
+//! `rampart_sign::Verifier`, so a popular image's signatures are fetched and
+//! checked once per TTL rather than once per pod.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -116,7 +117,7 @@ impl SignaturePolicy {
 
 /// Why an image failed verification, in the words a user reads.
 struct Failure {
-    /// A stable id: `no-signature`, `untrusted-key`, …
+    /// A stable id: `no-signature`, `untrusted-signature`, …
     rule: &'static str,
     /// Follows `image "…"` in the message.
     text: String,
@@ -127,19 +128,19 @@ struct Failure {
 
 impl Failure {
     fn of(e: &SignError) -> Failure {
-        let deny = |rule, text: String| Failure { rule, text, unreachable: false };
+        let verdict = |rule, text: String| Failure { rule, text, unreachable: false };
         match e {
             SignError::NoSignatures { tag, .. } => {
-                deny("no-signature", format!("is not signed: no signature found (looked for {tag})"))
+                verdict("no-signature", format!("is not signed: no signature found (looked for {tag})"))
             }
-            SignError::BadSignature { count, key, .. } => deny(
+            SignError::BadSignature { count, key, .. } => verdict(
                 "untrusted-signature",
                 format!(
                     "is not signed by a trusted key: none of its {count} signature(s) verifies with {key} \
                      (signed with another key, or the signature or payload was altered)"
                 ),
             ),
-            SignError::DigestMismatch { digest, claimed, .. } => deny(
+            SignError::DigestMismatch { digest, claimed, .. } => verdict(
                 "digest-mismatch",
                 format!(
                     "has a signature made for another image: the signed payload is for {claimed}, \
@@ -147,17 +148,17 @@ impl Failure {
                 ),
             ),
             SignError::PayloadTampered { layer, reason, .. } => {
-                deny("tampered", format!("has a tampered signature payload {layer}: {reason}"))
+                verdict("tampered", format!("has a tampered signature payload {layer}: {reason}"))
             }
-            SignError::AnnotationMismatch { key, value, .. } => deny(
+            SignError::AnnotationMismatch { key, value, .. } => verdict(
                 "annotation-mismatch",
                 format!("has no valid signature with the annotation {key}={value}"),
             ),
             SignError::Registry(ImageError::ManifestNotFound { reference }) => {
-                deny("not-found", format!("was not found in its registry ({reference})"))
+                verdict("not-found", format!("was not found in its registry ({reference})"))
             }
             SignError::Registry(ImageError::InvalidReference { reason, .. }) => {
-                deny("invalid-reference", format!("is not a valid image reference: {reason}"))
+                verdict("invalid-reference", format!("is not a valid image reference: {reason}"))
             }
             SignError::Registry(ImageError::Unauthorized { registry, reason }) => Failure {
                 rule: "registry-error",
@@ -171,7 +172,7 @@ impl Failure {
                 text: format!("could not be verified: the registry is unreachable: {e}"),
                 unreachable: true,
             },
-            other => deny("invalid-signature", format!("failed signature verification: {other}")),
+            other => verdict("invalid-signature", format!("failed signature verification: {other}")),
         }
     }
 }
