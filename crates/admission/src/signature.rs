@@ -1,7 +1,7 @@
 //! Image signature verification as a validator: images matching a rule's
 //! patterns must carry a cosign signature that verifies with one of the
-//! rule's keys. Tags are resolved to digests on every request (one HEAD;
-//! tags move); what verified is cached per digest for the TTL by
+//! rule's keys. Tags are resolved to digests (one HEAD, reused for the tag
+//! TTL when one is set); what verified is cached per digest for the TTL by
 //! `rampart_sign::Verifier`, so a popular image's signatures are fetched and
 //! checked once per TTL rather than once per pod.
 
@@ -78,6 +78,13 @@ impl SignaturePolicy {
             out.push((rule, verifier));
         }
         Ok(SignaturePolicy { rules: out, failures: Mutex::new(BTreeMap::new()) })
+    }
+
+    /// Reuses what a tag resolved to for `ttl` rather than asking the
+    /// registry on every request (zero, the default, asks every time).
+    pub fn with_tag_ttl(mut self, ttl: Duration) -> Self {
+        self.rules = self.rules.into_iter().map(|(rule, v)| (rule, v.with_tag_ttl(ttl))).collect();
+        self
     }
 
     pub fn is_empty(&self) -> bool {

@@ -37,6 +37,10 @@ pub struct SignatureArgs {
     /// How long a verified image digest is trusted before its registry is asked again (e.g. 30s, 5m, 1h)
     #[arg(long = "verify-cache-ttl", default_value = "5m", value_name = "DURATION")]
     pub ttl: String,
+    /// How long what a tag resolved to is reused before the registry is asked again
+    /// (0: on every review; pin images by digest to avoid tags altogether)
+    #[arg(long = "verify-tag-ttl", default_value = "30s", value_name = "DURATION")]
+    pub tag_ttl: String,
     /// Registry credentials: a Docker config.json or a kubernetes.io/dockerconfigjson Secret
     /// manifest (repeatable; default: ~/.docker/config.json)
     #[arg(long = "registry-credentials", value_name = "FILE")]
@@ -189,8 +193,11 @@ pub fn build(ctx: &Context, a: &SignatureArgs) -> Result<Option<SignaturePolicy>
     let ttl = parse_duration(&a.ttl).ok_or_else(|| {
         UsageError(format!("--verify-cache-ttl {:?}: expected a duration like 30s, 5m, 1h", a.ttl))
     })?;
+    let tag_ttl = parse_duration(&a.tag_ttl).ok_or_else(|| {
+        UsageError(format!("--verify-tag-ttl {:?}: expected a duration like 30s, 5m, 1h", a.tag_ttl))
+    })?;
     let client = registry_client(&a.credentials, a.insecure)?;
-    Ok(Some(SignaturePolicy::new(client, rules, ttl)?))
+    Ok(Some(SignaturePolicy::new(client, rules, ttl)?.with_tag_ttl(tag_ttl)))
 }
 
 fn registry_client(files: &[PathBuf], insecure: bool) -> Result<RegistryClient> {

@@ -35,6 +35,10 @@ pub struct Verifier {
     inflight: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     hits: AtomicU64,
     verifications: AtomicU64,
+    /// How long a tag's digest is reused; zero resolves tags on every call.
+    tag_ttl: Duration,
+    /// `registry/repository:tag` → when resolved, and the digest.
+    tags: Mutex<HashMap<String, (Instant, String)>>,
 }
 
 impl Verifier {
@@ -49,6 +53,8 @@ impl Verifier {
             inflight: Mutex::new(HashMap::new()),
             hits: AtomicU64::new(0),
             verifications: AtomicU64::new(0),
+            tag_ttl: Duration::ZERO,
+            tags: Mutex::new(HashMap::new()),
         }
     }
 
@@ -62,6 +68,13 @@ impl Verifier {
         self
     }
 
+    /// Reuses what a tag resolved to for `ttl` instead of asking the
+    /// registry on every call: a tag moved meanwhile is seen after it.
+    pub fn with_tag_ttl(mut self, ttl: Duration) -> Verifier {
+        self.tag_ttl = ttl;
+        self
+    }
+
     /// Annotations every accepted signature must carry.
     pub fn with_annotations(mut self, annotations: BTreeMap<String, String>) -> Verifier {
         self.annotations = annotations;
@@ -69,15 +82,15 @@ impl Verifier {
     }
 
     /// Verifies an image by reference (`registry/repo:tag` or `@sha256:…`).
-    /// A tag is resolved on every call (tags move); the verification of
-    /// the digest it points to is cached.
+    /// A tag is resolved on every call (tags move) unless a tag TTL is set;
+    /// the verification of the digest it points to is cached.
     pub fn verify_image(&self, reference: &str) -> Result<Verified, VerifyError> {
         let image = Reference::parse(reference)?;
         self.verify_reference(&image, reference)
     }
 
     fn verify_reference(&self, image: &Reference, shown: &str) -> Result<Verified, VerifyError> {
-        let digest = self.client.resolve_digest(image)?;
+        let digest = self.resolve(image)?;
         let key = format!("{}/{}@{digest}", image.registry(), image.repository());
         if let Some(hit) = self.lookup(&key, shown) {
             return Ok(hit);
@@ -103,6 +116,26 @@ impl Verifier {
         lock(&self.inflight).remove(&key);
         drop(turn);
         result
+    }
+
+    fn resolve(&self, image: &Reference) -> Result<String, VerifyError> {
+        if image.digest().is_some() || self.tag_ttl.is_zero() {
+            return Ok(self.client.resolve_digest(image)?);
+        }
+        let key = image.to_string();
+        if let Some((at, digest)) = lock(&self.tags).get(&key)
+            && at.elapsed() < self.tag_ttl
+        {
+            return Ok(digest.clone());
+        }
+        let digest = self.client.resolve_digest(image)?;
+        let now = Instant::now();
+        let mut tags = lock(&self.tags);
+        tags.retain(|_, (at, _)| now.duration_since(*at) < self.tag_ttl);
+        if tags.len() < self.capacity {
+            tags.insert(key, (now, digest.clone()));
+        }
+        Ok(digest)
     }
 
     /// A live cache entry, counted as a hit.

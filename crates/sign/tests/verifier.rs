@@ -58,3 +58,27 @@ fn concurrent_callers_share_one_verification() {
     assert_eq!((verifier.verifications(), verifier.cache_hits()), (5, 7));
     assert_eq!(verifier.cached(), 1);
 }
+
+#[test]
+fn a_tag_ttl_reuses_what_the_tag_resolved_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = DockerRegistry::start(dir.path(), "");
+    let client = RegistryClient::new(RegistryOptions::default()).unwrap();
+    let tag = format!("{}/team/app:stable", registry.host());
+    push(&client, "alpine-3.20", &tag);
+    let key = SigningKey::generate().unwrap();
+    let signed = sign_image(&client, &tag.parse().unwrap(), &key, &BTreeMap::new()).unwrap().digest;
+    let keys = vec![key.public_key().clone()];
+    let reusing =
+        Verifier::new(client.clone(), keys.clone()).with_tag_ttl(std::time::Duration::from_secs(600));
+    let resolving = Verifier::new(client.clone(), keys);
+    assert_eq!(reusing.verify_image(&tag).unwrap().digest, signed);
+    assert_eq!(resolving.verify_image(&tag).unwrap().digest, signed);
+
+    // The tag moves to an unsigned image: only the verifier that resolves
+    // the tag on every call sees it before the tag TTL runs out.
+    push(&client, "busybox-musl", &tag);
+    assert_eq!(reusing.verify_image(&tag).unwrap().digest, signed);
+    let err = resolving.verify_image(&tag).unwrap_err();
+    assert!(matches!(err, SignError::NoSignatures { .. }), "{err}");
+}
