@@ -181,6 +181,9 @@ pub fn build(ctx: &Context, a: &SignatureArgs) -> Result<Option<SignaturePolicy>
         (false, true) => bail!(UsageError("--verify-images needs at least one --verify-key".into())),
         (true, false) => bail!(UsageError("--verify-key needs at least one --verify-images pattern".into())),
     }
+    if a.images.is_empty() && !a.annotations.is_empty() {
+        bail!(UsageError("--verify-annotation applies to --verify-images, and none is given".into()));
+    }
     if let Some(path) = &a.policy {
         rules.extend(policy_file(path)?);
     }

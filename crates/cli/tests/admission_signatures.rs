@@ -383,6 +383,9 @@ fn bad_signature_flags_are_usage_errors() {
     ]);
     assert_ne!(code(&out), 0);
     assert!(stderr(&out).contains("secret.yaml: a Secret of type \"Opaque\""), "{}", stderr(&out));
+    let out = audit(&["--verify-annotation", "env=prod"]);
+    assert_eq!(code(&out), 64);
+    assert!(stderr(&out).contains("--verify-annotation applies to --verify-images"), "{}", stderr(&out));
     let out = audit(&["--verify-images", "x/*", "--verify-key", "cosign.pub", "--verify-cache-ttl", "soon"]);
     assert_eq!(code(&out), 64);
     assert!(stderr(&out).contains("--verify-cache-ttl \"soon\""), "{}", stderr(&out));
