@@ -567,14 +567,18 @@ fn misconfiguration(f: &Finding, doc: &Doc) -> Misconfiguration {
             if f.rule == "allowed-registries" { Severity::High } else { Severity::Medium },
             String::new(),
         ),
+        "signatures" if f.rule == "registry-error" => (
+            format!("SIG-{}", f.rule),
+            "Image signature could not be verified: registry error".to_string(),
+            "The registry holding the image could not be asked for its signatures.".to_string(),
+            "Check that the registry is reachable and that --registry-credentials has a login for it."
+                .to_string(),
+            Severity::High,
+            String::new(),
+        ),
         "signatures" => (
             format!("SIG-{}", f.rule),
-            if f.rule == "registry-error" {
-                "Image signature could not be verified: registry error"
-            } else {
-                "Image without a valid signature from a trusted key"
-            }
-            .to_string(),
+            "Image without a valid signature from a trusted key".to_string(),
             "The admission webhook's signature policy requires this image to be signed.".to_string(),
             "Sign the image (by digest) with a key the policy trusts: rampart sign --key cosign.key IMAGE."
                 .to_string(),
