@@ -285,11 +285,18 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 /// config document; `what` names the file in errors.
 pub fn docker_config_of(document: &Value, what: &str) -> Result<Value, Error> {
     let bad = |reason: String| Error::Config(format!("{what}: {reason}"));
-    if document.get("kind").and_then(Value::as_str) != Some("Secret") {
-        if !document.is_object() {
-            return Err(bad("neither a Docker config.json nor a Kubernetes Secret".into()));
+    match document.get("kind").and_then(Value::as_str) {
+        Some("Secret") => {}
+        Some(kind) => return Err(bad(format!("a {kind}, not a Secret or a Docker config.json"))),
+        None if ["auths", "credHelpers", "credsStore"].iter().any(|k| document.get(k).is_some()) => {
+            return Ok(document.clone());
         }
-        return Ok(document.clone());
+        None => {
+            return Err(bad(
+                "neither a Docker config.json (auths, credHelpers, credsStore) nor a Kubernetes Secret"
+                    .into(),
+            ));
+        }
     }
     let secret_type = document.get("type").and_then(Value::as_str).unwrap_or("");
     let key = match secret_type {
@@ -585,7 +592,12 @@ mod tests {
                 json!({"kind": "Secret", "type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": BASE64.encode("[1")}}),
                 "not JSON",
             ),
-            (json!([1, 2]), "neither a Docker config.json nor a Kubernetes Secret"),
+            (
+                json!([1, 2]),
+                "neither a Docker config.json (auths, credHelpers, credsStore) nor a Kubernetes Secret",
+            ),
+            (json!({"registry": "x"}), "neither a Docker config.json"),
+            (json!({"apiVersion": "v1", "kind": "Pod"}), "a Pod, not a Secret or a Docker config.json"),
         ];
         for (doc, want) in cases {
             let err = docker_config_of(&doc, "creds.yaml").unwrap_err().to_string();
