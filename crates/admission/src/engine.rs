@@ -72,6 +72,11 @@ pub trait Validator: Send + Sync {
     fn may_block(&self) -> bool {
         true
     }
+    /// Prometheus text for counters of the validator's own, appended to
+    /// the server's `/metrics`.
+    fn metrics(&self) -> String {
+        String::new()
+    }
 }
 
 /// The outcome for one request.
@@ -130,6 +135,11 @@ impl Engine {
     /// Whether any validator may block (see [`Validator::may_block`]).
     pub fn may_block(&self) -> bool {
         self.validators.iter().any(|v| v.may_block())
+    }
+
+    /// Every validator's own metrics, in Prometheus text.
+    pub fn metrics(&self) -> String {
+        self.validators.iter().map(|v| v.metrics()).collect()
     }
 
     /// Decides one AdmissionRequest.

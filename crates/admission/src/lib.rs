@@ -12,6 +12,7 @@ mod images;
 mod metrics;
 mod podsecurity;
 mod server;
+mod signature;
 mod tls;
 
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ pub use images::{ImageRef, ImageRules};
 pub use metrics::Metrics;
 pub use podsecurity::{PodSecurity, audit_annotation};
 pub use server::{MAX_BODY_BYTES, ServerConfig, serve};
+pub use signature::{SignaturePolicy, SignatureRule, docker_config_of, glob_match, merge_docker_configs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

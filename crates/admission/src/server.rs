@@ -198,9 +198,11 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Fu
             text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n", PLAIN)
         }
         (&Method::GET, "/readyz") => text(StatusCode::OK, "ok\n", PLAIN),
-        (&Method::GET, "/metrics") => {
-            text(StatusCode::OK, state.metrics.render(), "text/plain; version=0.0.4")
-        }
+        (&Method::GET, "/metrics") => text(
+            StatusCode::OK,
+            state.metrics.render() + &state.engine.metrics(),
+            "text/plain; version=0.0.4",
+        ),
         (_, "/validate" | "/healthz" | "/readyz" | "/metrics") => {
             text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n", PLAIN)
         }

@@ -75,6 +75,8 @@ pub struct PolicyArgs {
     /// Namespace objects (YAML/JSON) whose pod-security labels apply to their requests
     #[arg(long, value_name = "FILE")]
     pub namespaces: Option<PathBuf>,
+    #[command(flatten)]
+    pub signatures: crate::admission_signatures::SignatureArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -186,6 +188,8 @@ pub struct ManifestsArgs {
     /// Namespaces the webhook never sees (repeatable; its own namespace is always added)
     #[arg(long = "exempt-namespace", default_value = "kube-system", value_name = "NS")]
     pub exempt_namespaces: Vec<String>,
+    #[command(flatten)]
+    pub signatures: crate::admission_signatures::ManifestSignatureArgs,
 }
 
 pub fn run(ctx: &Context, args: AdmissionArgs) -> Result<u8> {
@@ -222,6 +226,9 @@ fn build_engine(ctx: &Context, a: &PolicyArgs, inventory: Option<Vec<Value>>) ->
     };
     if !images.is_empty() {
         validators.push(Box::new(images));
+    }
+    if let Some(signatures) = crate::admission_signatures::build(ctx, &a.signatures)? {
+        validators.push(Box::new(signatures));
     }
     if !a.policies.is_empty() {
         let mut gk = Gatekeeper::new();
@@ -531,6 +538,24 @@ fn misconfiguration(f: &Finding, doc: &Doc) -> Misconfiguration {
             if f.rule == "allowed-registries" { Severity::High } else { Severity::Medium },
             String::new(),
         ),
+        "signatures" if f.rule == "registry-error" => (
+            format!("SIG-{}", f.rule),
+            "Image signature could not be verified: registry error".to_string(),
+            "The registry holding the image could not be asked for its signatures.".to_string(),
+            "Check that the registry is reachable and that --registry-credentials has a login for it."
+                .to_string(),
+            Severity::High,
+            String::new(),
+        ),
+        "signatures" => (
+            format!("SIG-{}", f.rule),
+            "Image without a valid signature from a trusted key".to_string(),
+            "The admission webhook's signature policy requires this image to be signed.".to_string(),
+            "Sign the image (by digest) with a key the policy trusts: rampart sign --key cosign.key IMAGE."
+                .to_string(),
+            Severity::High,
+            String::new(),
+        ),
         _ => (
             f.rule.split('/').next().unwrap_or("").to_string(),
             format!("Gatekeeper constraint {}", f.rule),
@@ -689,7 +714,9 @@ fn manifests(a: ManifestsArgs) -> Result<u8> {
         "--decision-log=-".into(),
     ];
     args.extend(exempt.iter().map(|e| format!("--exempt-namespace={e}")));
-    let objects = vec![
+    let signing = crate::admission_signatures::deployment_parts(&a.signatures, name, ns, &labels)?;
+    args.extend(signing.args);
+    let mut objects = vec![
         json!({"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": name, "namespace": ns, "labels": labels},
             "automountServiceAccountToken": false}),
@@ -771,6 +798,15 @@ fn manifests(a: ManifestsArgs) -> Result<u8> {
             }]
         }]}),
     ];
+    if let Some(spec) = objects[2].pointer_mut("/spec/template/spec") {
+        if let Some(Value::Array(volumes)) = spec.get_mut("volumes") {
+            volumes.extend(signing.volumes);
+        }
+        if let Some(Value::Array(mounts)) = spec.pointer_mut("/containers/0/volumeMounts") {
+            mounts.extend(signing.mounts);
+        }
+    }
+    objects.splice(2..2, signing.objects);
     let mut out = String::new();
     for o in objects {
         out.push_str("---\n");

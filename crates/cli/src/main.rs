@@ -2,6 +2,7 @@
 //! the library crates together.
 
 mod admission;
+mod admission_signatures;
 mod analyze;
 mod cli;
 mod config;

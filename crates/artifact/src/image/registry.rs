@@ -122,17 +122,35 @@ impl RegistryClient {
             Some(path) => read_docker_config(path)?,
             None => DockerConfigFile::default(),
         };
+        let what = options.docker_config.as_deref().map(Path::display).map(|d| d.to_string());
+        Self::with_config(options, config, &what.unwrap_or_default())
+    }
+
+    /// A client whose registry credentials come from a Docker `config.json`
+    /// document held in memory (as a Kubernetes `kubernetes.io/dockerconfigjson`
+    /// Secret carries it) instead of `options.docker_config`; `what` names
+    /// its source in errors.
+    pub fn with_docker_config_json(
+        options: RegistryOptions,
+        config_json: &[u8],
+        what: &str,
+    ) -> Result<RegistryClient, ImageError> {
+        let config = serde_json::from_slice(config_json)
+            .map_err(|e| ImageError::Malformed { what: what.to_string(), reason: e.to_string() })?;
+        Self::with_config(options, config, what)
+    }
+
+    fn with_config(
+        options: RegistryOptions,
+        config: DockerConfigFile,
+        what: &str,
+    ) -> Result<RegistryClient, ImageError> {
         let mut stored = HashMap::new();
         for (key, entry) in config.auths {
             let creds = match (entry.auth, entry.username, entry.password) {
                 (Some(auth), _, _) if !auth.is_empty() => {
                     decode_auth(&auth).ok_or_else(|| ImageError::Malformed {
-                        what: options
-                            .docker_config
-                            .as_deref()
-                            .map(Path::display)
-                            .map(|d| d.to_string())
-                            .unwrap_or_default(),
+                        what: what.to_string(),
                         reason: format!("auths.{key}.auth is not base64 of user:password"),
                     })?
                 }
