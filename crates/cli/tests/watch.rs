@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -508,6 +508,39 @@ fn recording_replays_to_the_same_alerts_without_privileges() {
     assert_eq!(strip(&live_mine), strip(&replay_mine));
 }
 
+/// Seconds since the epoch now.
+fn now_epoch() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+/// Seconds since the epoch of an alert's `time`: the event's own time, in
+/// the RFC 3339 UTC form rampart writes (`2026-11-24T15:39:07.123456789Z`).
+fn alert_epoch(a: &Value) -> f64 {
+    let t = a["time"].as_str().unwrap();
+    let (date, clock) = t.strip_suffix('Z').and_then(|t| t.split_once('T')).unwrap();
+    let d: Vec<i64> = date.split('-').map(|x| x.parse().unwrap()).collect();
+    let c: Vec<f64> = clock.split(':').map(|x| x.parse().unwrap()).collect();
+    // Days from the civil date (proleptic Gregorian).
+    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1]) } else { (d[0], d[1]) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d[2] - 1;
+    let days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    days as f64 * 86400.0 + c[0] * 3600.0 + c[1] * 60.0 + c[2]
+}
+
+/// The issue's budget from the event to the response being done.
+const ACTION_BUDGET: f64 = 1.0;
+
+fn assert_in_budget(what: &str, alert: &Value, done_at: f64) {
+    let took = done_at - alert_epoch(alert);
+    eprintln!("{what}: {:.1} ms after the event", took * 1e3);
+    assert!(
+        (0.0..ACTION_BUDGET).contains(&took),
+        "{what} {took:.3} s after the event (budget {ACTION_BUDGET} s)"
+    );
+}
+
 #[test]
 fn response_kills_the_shell() {
     require_root!();
@@ -518,12 +551,14 @@ fn response_kills_the_shell() {
     std::fs::write(&actions, "actions:\n  - rules: [Shell in test container]\n    kill_process: true\n")
         .unwrap();
     let w = Watch::start(&["-r", rules.to_str().unwrap(), "--actions", actions.to_str().unwrap()]);
-    let start = Instant::now();
+    // The shell is the pid namespace's init: killing it ends the sleep too,
+    // so the run returns as soon as the kill lands.
     let out = c.run(None, "sleep 20; echo survived");
-    let took = start.elapsed();
-    let _ = w.stop();
-    assert!(took < Duration::from_secs(10), "the shell was not killed ({took:?})");
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("survived"));
+    let returned = now_epoch();
+    let alerts = w.stop();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("survived"), "the shell was not killed");
+    let mine = for_container(&alerts, &c);
+    assert_in_budget("shell killed", one(&mine, "Shell in test container"), returned);
 }
 
 #[test]
@@ -576,43 +611,58 @@ fn response_freezes_the_container() {
     let w = Watch::start(&["-r", rules.to_str().unwrap(), "--actions", actions.to_str().unwrap()]);
     let cgroup = c.cgroup.clone();
     let thaw = std::thread::spawn(move || {
-        // Wait for the freeze, then thaw so the workload can finish.
+        // Wait for the freeze, note when it was seen, then thaw so the
+        // workload can finish.
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             let events = std::fs::read_to_string(cgroup.join("cgroup.events")).unwrap_or_default();
             if events.lines().any(|l| l == "frozen 1") {
+                let seen = now_epoch();
                 std::fs::write(cgroup.join("cgroup.freeze"), "0").unwrap();
-                return true;
+                return Some(seen);
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(2));
         }
-        false
+        None
     });
     let out = c.run(None, "sleep 1; echo done");
-    let _ = w.stop();
-    assert!(thaw.join().unwrap(), "the container's cgroup was never frozen");
+    let alerts = w.stop();
+    let frozen = thaw.join().unwrap().expect("the container's cgroup was never frozen");
     assert!(String::from_utf8_lossy(&out.stdout).contains("done"));
+    let mine = for_container(&alerts, &c);
+    assert_in_budget("container frozen", one(&mine, "Shell in test container"), frozen);
 }
 
-#[test]
-fn alerts_reach_the_webhook() {
-    require_root!();
-    let c = Container::new();
-    let dir = tempfile::tempdir().unwrap();
-    let rules = container_shell_rule(dir.path(), &c);
+/// A loopback HTTP receiver: answers 200 to every request and returns the
+/// first `n` bodies with the time each had fully arrived (or fewer after 10 s).
+fn http_receiver(n: usize) -> (String, std::thread::JoinHandle<Vec<(String, f64)>>) {
+    use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/falco", listener.local_addr().unwrap());
-    let receiver = std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        let (mut s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = s.read(&mut chunk).unwrap();
-            buf.extend_from_slice(&chunk[..n]);
-            let text = String::from_utf8_lossy(&buf).to_string();
-            if let Some(i) = text.find("\r\n\r\n") {
+    listener.set_nonblocking(true).unwrap();
+    let handle = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut got = Vec::new();
+        while got.len() < n && Instant::now() < deadline {
+            let mut s = match listener.accept() {
+                Ok((s, _)) => s,
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+            };
+            s.set_nonblocking(false).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                let k = s.read(&mut chunk).unwrap();
+                buf.extend_from_slice(&chunk[..k]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                let Some(i) = text.find("\r\n\r\n") else {
+                    assert!(k > 0, "connection closed mid-request");
+                    continue;
+                };
                 let len: usize = text
                     .lines()
                     .find_map(|l| {
@@ -621,14 +671,27 @@ fn alerts_reach_the_webhook() {
                             .map(|v| v.trim().parse().unwrap())
                     })
                     .unwrap_or(0);
-                if buf.len() >= i + 4 + len || n == 0 {
+                if buf.len() >= i + 4 + len || k == 0 {
+                    let at = now_epoch();
                     s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                         .unwrap();
-                    return text[i + 4..].to_string();
+                    got.push((text[i + 4..].to_string(), at));
+                    break;
                 }
             }
         }
+        got
     });
+    (url, handle)
+}
+
+#[test]
+fn alerts_reach_the_webhook() {
+    require_root!();
+    let c = Container::new();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = container_shell_rule(dir.path(), &c);
+    let (url, receiver) = http_receiver(1);
     let queue = dir.path().join("queue");
     let w = Watch::start(&[
         "--no-builtin-rules",
@@ -641,11 +704,55 @@ fn alerts_reach_the_webhook() {
     ]);
     let out = c.run(None, "true");
     assert!(out.status.success());
-    let body: Value = serde_json::from_str(&receiver.join().unwrap()).unwrap();
+    let got = receiver.join().unwrap();
     let alerts = w.stop();
+    let (body, at) = got.first().expect("the webhook received nothing");
+    let body: Value = serde_json::from_str(body).unwrap();
     assert_eq!(body["rule"], "Shell in test container");
     assert_eq!(body["priority"], "Critical");
     assert_eq!(body["output_fields"]["container.id"], c.short_id());
     assert_eq!(alerts.len(), 1);
+    assert_eq!(body, alerts[0]);
+    assert_in_budget("alert webhook delivered", &body, *at);
     assert_eq!(std::fs::read_dir(&queue).unwrap().count(), 0, "delivered alerts leave the queue");
+}
+
+#[test]
+fn response_kills_the_container_and_calls_the_webhook() {
+    require_root!();
+    let c = Container::new();
+    let dir = tempfile::tempdir().unwrap();
+    // The rule fires on a process that is not the container's init, so only
+    // killing the whole cgroup ends the run early.
+    let rules = dir.path().join("sleep.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            "- rule: Long sleep in test container\n  desc: d\n  condition: evt.type = execve and evt.dir = < and proc.cmdline = \"sleep 21\" and container.id = {}\n  output: sleep %proc.pid in %container.id\n  priority: ERROR\n",
+            c.short_id()
+        ),
+    )
+    .unwrap();
+    let (url, receiver) = http_receiver(1);
+    let actions = dir.path().join("actions.yaml");
+    std::fs::write(
+        &actions,
+        format!("actions:\n  - min_priority: Error\n    kill_container: true\n    webhook: {url}\n"),
+    )
+    .unwrap();
+    let w = Watch::start(&["-r", rules.to_str().unwrap(), "--actions", actions.to_str().unwrap()]);
+    let out = c.run(None, "sleep 20 & sleep 21; wait; echo survived");
+    let returned = now_epoch();
+    let got = receiver.join().unwrap();
+    let alerts = w.stop();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("survived"), "the container was not killed");
+    let procs = std::fs::read_to_string(c.cgroup.join("cgroup.procs")).unwrap();
+    assert!(procs.trim().is_empty(), "processes left in the container: {procs}");
+    let mine = for_container(&alerts, &c);
+    let alert = one(&mine, "Long sleep in test container");
+    assert_in_budget("container killed", alert, returned);
+    let (body, at) = got.first().expect("the response webhook received nothing");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(&body, alert);
+    assert_in_budget("response webhook called", &body, *at);
 }

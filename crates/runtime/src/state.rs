@@ -846,16 +846,22 @@ impl State {
     }
 }
 
-/// CLOCK_BOOTTIME's epoch: the wall clock minus the time since boot.
+/// CLOCK_BOOTTIME's epoch: the wall clock minus the time since boot, both
+/// read from the clocks back to back (`/proc/uptime` only has 10 ms steps,
+/// which put event times up to 10 ms late).
+#[cfg(target_os = "linux")]
 fn boot_epoch_ns() -> u64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let uptime = read_small(Path::new("/proc/uptime"))
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()))
-        .unwrap_or(0.0);
-    now.saturating_sub((uptime * 1e9) as u64)
+    use rustix::time::{ClockId, Timespec, clock_gettime};
+    let ns = |t: Timespec| (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64);
+    let real = ns(clock_gettime(ClockId::Realtime));
+    let boot = ns(clock_gettime(ClockId::Boottime));
+    real.saturating_sub(boot)
+}
+
+/// Only live capture, which is Linux-only, has boot-time stamps to convert.
+#[cfg(not(target_os = "linux"))]
+fn boot_epoch_ns() -> u64 {
+    0
 }
 
 #[cfg(test)]
