@@ -562,6 +562,42 @@ fn response_kills_the_shell() {
 }
 
 #[test]
+fn the_sensor_captures_only_what_the_rules_need() {
+    require_root!();
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::rampart(dir.path())
+        .args(["watch", "--debug", "--duration", "0.2", "-o", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    let line = err.lines().find_map(|l| l.split_once("capturing ")).map(|(_, r)| r).expect("no capture list");
+    let (_, list) = line.split_once(": ").unwrap();
+    let mut got: Vec<&str> = list.split(", ").collect();
+    got.sort();
+    // The built-in rules' event types: exec, open, connect and set*id.
+    let mut want = vec![
+        "connect",
+        "creat",
+        "execve",
+        "execveat",
+        "open",
+        "openat",
+        "openat2",
+        "setgid",
+        "setregid",
+        "setresgid",
+        "setresuid",
+        "setreuid",
+        "setuid",
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    // Drops are reported when there are any; a quiet run has none.
+    assert!(!err.contains("dropped"), "{err}");
+}
+
+#[test]
 fn bad_flags_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out =
