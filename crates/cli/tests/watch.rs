@@ -255,14 +255,15 @@ impl Watch {
             .unwrap();
         // The sensor is attached once "watching" is printed.
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
+        let mut seen = String::new();
         loop {
-            line.clear();
+            let mut line = String::new();
             let n = stderr.read_line(&mut line).unwrap();
-            assert!(n > 0, "rampart watch exited before it started watching");
+            assert!(n > 0, "rampart watch exited before it started watching:\n{seen}");
             if line.contains("watching:") {
                 break;
             }
+            seen.push_str(&line);
         }
         std::thread::spawn(move || {
             let mut rest = String::new();

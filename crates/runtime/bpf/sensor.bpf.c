@@ -11,7 +11,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define SENSOR_ABI 1
+#define SENSOR_ABI 2
 
 #define KIND_SYSCALL 1
 #define KIND_EXEC 2
@@ -31,6 +31,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define TAG_SOCK 11    /* struct sock_info from the kernel socket */
 #define TAG_SOCKADDR 12 /* raw struct sockaddr from user memory */
 #define TAG_FDPATH 13  /* path of the fd argument / result, leaf first */
+#define TAG_PIDS 14    /* struct pid_info of an exec'd process */
 
 #define DATA_SIZE 16384
 #define DATA_MASK (DATA_SIZE - 1)
@@ -83,6 +84,13 @@ struct exe_info {
 	u32 nlink;
 	u32 upper;
 	u32 mode;
+};
+
+struct pid_info {
+	u32 pgid;
+	u32 sid;
+	u32 vpid; /* the pid in the process's own pid namespace */
+	u32 pad;
 };
 
 struct sock_info {
@@ -160,14 +168,20 @@ static __always_inline void count_drop(void)
 		*d += 1;
 }
 
+/* Fields are read through the task's BTF pointers (plain loads the JIT
+ * guards) rather than bpf_probe_read_kernel calls: with retpolines every
+ * helper call costs tens of nanoseconds, paid on each captured syscall. */
 static __always_inline u32 tty_nr(struct task_struct *t)
 {
-	struct tty_struct *tty = BPF_CORE_READ(t, signal, tty);
+	struct tty_struct *tty = t->signal->tty;
 	if (!tty)
 		return 0;
-	int index = BPF_CORE_READ(tty, index);
-	int major = BPF_CORE_READ(tty, driver, major);
-	int minor = BPF_CORE_READ(tty, driver, minor_start) + index;
+	int index = tty->index;
+	struct tty_driver *drv = tty->driver;
+	if (!drv)
+		return 0;
+	int major = drv->major;
+	int minor = drv->minor_start + index;
 	/* the encoding of /proc/<pid>/stat field 7 */
 	return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
 }
@@ -188,12 +202,13 @@ static __always_inline struct event *new_event(u32 kind, u32 nr)
 	e->nr = nr;
 	e->pid = pid_tgid >> 32;
 	e->tid = (u32)pid_tgid;
-	e->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	e->uid = BPF_CORE_READ(t, cred, euid.val);
-	e->gid = BPF_CORE_READ(t, cred, egid.val);
-	e->loginuid = BPF_CORE_READ(t, loginuid.val);
-	e->cap_effective = BPF_CORE_READ(t, cred, cap_effective.val);
-	e->start_time = BPF_CORE_READ(t, group_leader, start_boottime);
+	e->ppid = t->real_parent->tgid;
+	const struct cred *cred = t->cred;
+	e->uid = cred->euid.val;
+	e->gid = cred->egid.val;
+	e->cap_effective = cred->cap_effective.val;
+	e->loginuid = t->loginuid.val;
+	e->start_time = t->group_leader->start_boottime;
 	e->tty = tty_nr(t);
 	e->fd_mode = 0;
 	e->data_len = 0;
@@ -358,13 +373,16 @@ static __noinline int put_path(struct event *e, u8 tag, u64 dentry_p, u64 vfsmnt
 static __always_inline struct file *fd_file(long fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	if (!fdt || fd < 0)
+	struct files_struct *files = t->files;
+	if (!files || fd < 0)
 		return 0;
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct fdtable *fdt = files->fdt;
+	if (!fdt)
+		return 0;
+	unsigned int max = fdt->max_fds;
 	if (fd >= max)
 		return 0;
-	struct file **arr = BPF_CORE_READ(fdt, fd);
+	struct file **arr = fdt->fd;
 	struct file *f = 0;
 	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
 	return f;
@@ -461,12 +479,12 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	if (!p)
 		return 0;
 	p->nr = nr;
-	p->args[0] = BPF_CORE_READ(regs, di);
-	p->args[1] = BPF_CORE_READ(regs, si);
-	p->args[2] = BPF_CORE_READ(regs, dx);
-	p->args[3] = BPF_CORE_READ(regs, r10);
-	p->args[4] = BPF_CORE_READ(regs, r8);
-	p->args[5] = BPF_CORE_READ(regs, r9);
+	p->args[0] = regs->di;
+	p->args[1] = regs->si;
+	p->args[2] = regs->dx;
+	p->args[3] = regs->r10;
+	p->args[4] = regs->r8;
+	p->args[5] = regs->r9;
 	p->active = 1;
 	return 0;
 }
@@ -474,6 +492,15 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
+	/* Most syscalls are not captured: decide from the number before
+	 * looking up the task's storage. */
+	long id = regs->orig_ax;
+	if (id < 0 || id >= NR_MAX)
+		return 0;
+	u32 idn = id;
+	u8 *en = bpf_map_lookup_elem(&enabled, &idn);
+	if (!en || !*en)
+		return 0;
 	struct inflight *pp = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0);
 	if (!pp || !pp->active)
 		return 0;
@@ -603,6 +630,20 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/* The number of a struct pid at a namespace level. `numbers` is a flexible
+ * array, which CO-RE field accesses cannot index: the offset is computed. */
+static __always_inline u32 pid_nr(struct pid *p, u32 level)
+{
+	u32 nr = 0;
+	if (!p)
+		return 0;
+	u64 off = bpf_core_field_offset(struct pid, numbers) +
+		  (u64)(level & 31) * bpf_core_type_size(struct upid) +
+		  bpf_core_field_offset(struct upid, nr);
+	bpf_probe_read_kernel(&nr, sizeof(nr), (void *)p + off);
+	return nr;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -636,6 +677,17 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		xi.upper = BPF_CORE_READ(oi, __upperdentry) != 0;
 	}
 	put_blob(e, TAG_EXEINFO, &xi, sizeof(xi));
+
+	/* process group, session and namespaced pid, as of the exec */
+	struct pid_info pi = {};
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct signal_struct *sig = cur->signal;
+	pi.pgid = pid_nr(sig->pids[PIDTYPE_PGID], 0);
+	pi.sid = pid_nr(sig->pids[PIDTYPE_SID], 0);
+	struct pid *tp = cur->thread_pid;
+	if (tp)
+		pi.vpid = pid_nr(tp, tp->level);
+	put_blob(e, TAG_PIDS, &pi, sizeof(pi));
 	submit(e);
 	return 0;
 }

@@ -34,8 +34,14 @@ pub struct Sensor {
     decode_errors: u64,
 }
 
-fn sensor_err(what: &str, e: impl std::fmt::Display) -> Error {
-    let msg = format!("{what}: {e}");
+fn sensor_err(what: &str, e: impl std::error::Error) -> Error {
+    // aya's top-level messages ("error relocating section") need their causes.
+    let mut msg = format!("{what}: {e}");
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        msg.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
     if msg.contains("Operation not permitted") || msg.contains("EPERM") {
         Error::Permission(msg)
     } else {
