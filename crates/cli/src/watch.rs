@@ -277,6 +277,11 @@ fn live<'a>(ctx: &Context, args: &WatchArgs, rules: &'a RuleSet, sink: &mut Sink
         emit.iter().filter_map(|nr| syscalls::name(*nr)).collect::<Vec<_>>().join(", ")
     ));
     let mut sensor = Sensor::start(&emit).map_err(|e| anyhow!("{e}"))?;
+    // Opens no rule can match are dropped in the kernel.
+    if let Some(needs) = rules.open_filter() {
+        sensor.filter_opens(&needs).map_err(|e| anyhow!("{e}"))?;
+        ctx.ui.debug(format!("opens filtered in the kernel: {} path/flag alternatives kept", needs.len()));
+    }
     let mut state = State::from_host();
     if let Some(path) = &args.image_files {
         let text =

@@ -145,12 +145,16 @@ fn check(c: &crate::compile::CheckC) -> Needs {
         {
             Some(Vec::new())
         }
-        (Field::FdName | Field::FdNameraw | Field::FdDirectory, Test::StartsWith(p)) => one(PathNeed::Prefix(p.to_string()), 0),
+        (Field::FdName | Field::FdNameraw | Field::FdDirectory, Test::StartsWith(p)) => {
+            one(PathNeed::Prefix(p.to_string()), 0)
+        }
         // `pmatch` is the path itself or below it: the bare prefix covers both.
         (Field::FdName | Field::FdNameraw | Field::FdDirectory, Test::Pmatch(ps)) => {
             many(ps.prefixes().map(|p| PathNeed::Prefix(p.to_string())))
         }
-        (Field::FdName | Field::FdNameraw, Test::Glob(g)) => one(PathNeed::Prefix(glob_prefix(g.glob().glob()).to_string()), 0),
+        (Field::FdName | Field::FdNameraw, Test::Glob(g)) => {
+            one(PathNeed::Prefix(glob_prefix(g.glob().glob()).to_string()), 0)
+        }
         (Field::FdDirectory, Test::Eq(Const::Str(d))) => one(dir_prefix(d), 0),
         (Field::FdDirectory, Test::In(set)) => many(set.strings()?.into_iter().map(dir_prefix)),
         // names::open_access: written when the access mode is not O_RDONLY
@@ -195,7 +199,8 @@ impl RuleSet {
         let mut acc = Some(Vec::new());
         for rule in self.rules().iter().filter(|r| r.enabled) {
             let Some(cond) = rule.condition() else { continue };
-            let about_opens = rule.event_types().is_none_or(|t| OPEN_EVENT_TYPES.iter().any(|o| t.contains(*o)));
+            let about_opens =
+                rule.event_types().is_none_or(|t| OPEN_EVENT_TYPES.iter().any(|o| t.contains(*o)));
             if about_opens {
                 acc = or(acc, needs(cond));
             }
@@ -238,7 +243,10 @@ mod tests {
                 "evt.type in (open, openat) and fd.name in (/etc/shadow, /etc/sudoers)",
                 Some(vec![exact("/etc/shadow", 0), exact("/etc/sudoers", 0)]),
             ),
-            ("evt.type = openat and evt.is_open_write = true", Some(vec![OpenNeed { path: PathNeed::Any, flags: write }])),
+            (
+                "evt.type = openat and evt.is_open_write = true",
+                Some(vec![OpenNeed { path: PathNeed::Any, flags: write }]),
+            ),
             (
                 "evt.type = openat and evt.is_open_write = true and fd.name pmatch (/tmp, /dev/shm)",
                 Some(vec![prefix("/dev/shm", write), prefix("/tmp", write)]),
@@ -248,14 +256,20 @@ mod tests {
                 Some(vec![exact("/etc/shadow", 0), prefix("/etc/pam.d/", 0)]),
             ),
             ("evt.type = openat and fd.name glob '/proc/*/environ'", Some(vec![prefix("/proc/", 0)])),
-            ("evt.type = openat and evt.arg.flags contains O_CREAT and fd.directory = /dev", Some(vec![prefix("/dev/", 0o100)])),
+            (
+                "evt.type = openat and evt.arg.flags contains O_CREAT and fd.directory = /dev",
+                Some(vec![prefix("/dev/", 0o100)]),
+            ),
             // Checks the sensor cannot see keep every open.
             ("evt.type = openat and fd.name contains id_rsa", None),
             ("evt.type = openat and fd.nameraw contains '../'", Some(vec![])),
             ("evt.type = openat and not fd.name = /etc/shadow", None),
             ("evt.type = openat and tolower(fd.name) = /etc/shadow", None),
             ("evt.type = openat and evt.is_open_read = true", None),
-            ("(evt.type = execve and proc.name = sh) or (evt.type = openat and fd.name = /x)", Some(vec![exact("/x", 0)])),
+            (
+                "(evt.type = execve and proc.name = sh) or (evt.type = openat and fd.name = /x)",
+                Some(vec![exact("/x", 0)]),
+            ),
             ("(evt.type = openat and fd.name = /x) or (evt.type = openat and proc.name = y)", None),
         ];
         for (cond, want) in cases {
@@ -271,7 +285,8 @@ mod tests {
 
     #[test]
     fn builtin_and_falco_rules_leave_reads_of_ordinary_files_out() {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/falco/rules/falco_rules.yaml");
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/falco/rules/falco_rules.yaml");
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("test data missing: {}: {e} (../shared/data)", path.display()));
         let (set, _) = RuleSet::load_with_builtins(&[(path, text)]).unwrap();

@@ -136,13 +136,40 @@ struct {
 	__type(value, u8);
 } enabled SEC(".maps");
 
-/* index 0: the sensor's own tgid, whose events are skipped */
+/* index 0: the sensor's own tgid, whose events are skipped; index 1: 1 when
+ * `open_paths` filters opens */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, u32);
 	__type(value, u32);
 } sensor_config SEC(".maps");
+
+/* Opens the rules can match, by path: a key is a path prefix, or a whole
+ * path with its NUL; the value (filled by user space with what every
+ * shorter matching key allows) is OPEN_ANY_FLAGS and/or flag bits of which
+ * one must be set. Only plain absolute paths are looked up. */
+#define MAX_KEY 128
+#define OPEN_ANY_FLAGS (1ULL << 32)
+struct path_key {
+	u32 prefixlen;
+	u8 data[MAX_KEY];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct path_key);
+	__type(value, u64);
+} open_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct path_key);
+} path_scratch SEC(".maps");
 
 /* the arguments of the syscall a task is in, kept with the task: cheaper
  * than a hash keyed by tid, and freed with it */
@@ -455,6 +482,42 @@ static __always_inline void put_at_path(struct event *e, u8 tag, u8 dirtag, long
 		put_fd_path(e, dirtag, dirfd);
 }
 
+/* Whether an open goes to user space: the filter is off, the rules may
+ * match it, or its path is not plain (relative, `//`, `/.`, `..`, a trailing
+ * `/`, longer than a key), which only user space resolves. */
+static __noinline int open_wanted(u64 upath, u64 flags)
+{
+	u32 k = 1;
+	u32 *on = bpf_map_lookup_elem(&sensor_config, &k);
+	if (!on || !*on)
+		return 1;
+	k = 0;
+	struct path_key *key = bpf_map_lookup_elem(&path_scratch, &k);
+	if (!key)
+		return 1;
+	long n = bpf_probe_read_user_str(key->data, MAX_KEY, (const void *)upath);
+	if (n < 2 || n >= MAX_KEY || key->data[0] != '/')
+		return 1;
+	u8 prev = 0;
+	for (int i = 0; i < MAX_KEY; i++) {
+		u8 c = key->data[i];
+		if (c == 0)
+			break;
+		if (prev == '/' && (c == '/' || c == '.'))
+			return 1;
+		if (prev == '.' && c == '.')
+			return 1;
+		prev = c;
+	}
+	if (prev == '/')
+		return 1;
+	key->prefixlen = MAX_KEY * 8;
+	u64 *need = bpf_map_lookup_elem(&open_paths, key);
+	if (!need)
+		return 0;
+	return (*need & OPEN_ANY_FLAGS) || (*need & flags & 0xffffffff);
+}
+
 static __always_inline u32 pending_nr(u32 fallback)
 {
 	struct inflight *p =
@@ -521,6 +584,28 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		   * failed exec (a shell's PATH search) is not a new program,
 		   * and Falco's rules do not expect it */
 		return 0;
+	}
+	/* opens no rule can match stop here, before any record is built */
+	switch (nr) {
+	case 2: /* open(path, flags) */
+		if (!open_wanted(p.args[0], p.args[1]))
+			return 0;
+		break;
+	case 85: /* creat(path, mode): O_CREAT|O_WRONLY|O_TRUNC */
+		if (!open_wanted(p.args[0], 01101))
+			return 0;
+		break;
+	case 257: /* openat(dirfd, path, flags) */
+		if (!open_wanted(p.args[1], p.args[2]))
+			return 0;
+		break;
+	case 437: { /* openat2(dirfd, path, how): flags first in how */
+		u64 how_flags = 0;
+		bpf_probe_read_user(&how_flags, sizeof(how_flags), (const void *)p.args[2]);
+		if (!open_wanted(p.args[1], how_flags))
+			return 0;
+		break;
+	}
 	}
 	struct event *e = new_event(KIND_SYSCALL, nr);
 	if (!e)
