@@ -47,9 +47,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET 2
 #define AF_INET6 10
 
-/* flag bits of the `enabled` map values */
-#define EN_EMIT 1  /* send the syscall's exit event */
-#define EN_TRACK 2 /* remember the syscall number (names exec/fork events) */
 
 struct event {
 	u64 ts;
@@ -104,12 +101,6 @@ struct sock_info {
 	u8 raddr[16];
 };
 
-struct inflight {
-	u64 args[6];
-	u32 nr;
-	u32 active;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 * 1024 * 1024);
@@ -134,7 +125,7 @@ struct {
 	__uint(max_entries, NR_MAX);
 	__type(key, u32);
 	__type(value, u8);
-} enabled SEC(".maps");
+} enabled SEC(".maps"); /* 1: the syscall's exit is captured */
 
 /* index 0: the sensor's own tgid, whose events are skipped; index 1: 1 when
  * `open_paths` filters opens */
@@ -171,14 +162,6 @@ struct {
 	__type(value, struct path_key);
 } path_scratch SEC(".maps");
 
-/* the arguments of the syscall a task is in, kept with the task: cheaper
- * than a hash keyed by tid, and freed with it */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct inflight);
-} pending SEC(".maps");
 
 static __always_inline bool is_self(u32 tgid)
 {
@@ -518,61 +501,41 @@ static __noinline int open_wanted(u64 upath, u64 flags)
 	return (*need & OPEN_ANY_FLAGS) || (*need & flags & 0xffffffff);
 }
 
-static __always_inline u32 pending_nr(u32 fallback)
+/* The syscall the current task is in (exec and fork events are named
+ * after it), when it is one of a, b, c, d; otherwise a. */
+static __always_inline u32 current_nr(u32 a, u32 b, u32 c, u32 d)
 {
-	struct inflight *p =
-		bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0);
-	return p && p->active ? p->nr : fallback;
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!r)
+		return a;
+	long nr = r->orig_ax;
+	return (nr == b || nr == c || nr == d) ? nr : a;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+/*
+ * Only the syscall exit is traced: the arguments are still in the saved user
+ * registers then, so there is no entry program and no per-task state, and a
+ * syscall the rules do not need costs one array lookup.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
+	long id = regs->orig_ax;
 	if (id < 0 || id >= NR_MAX)
 		return 0;
 	u32 nr = id;
 	u8 *on = bpf_map_lookup_elem(&enabled, &nr);
 	if (!on || !*on)
 		return 0;
-	u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (is_self(pid_tgid >> 32))
+	if (is_self(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	struct inflight *p = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0,
-						  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!p)
-		return 0;
-	p->nr = nr;
-	p->args[0] = regs->di;
-	p->args[1] = regs->si;
-	p->args[2] = regs->dx;
-	p->args[3] = regs->r10;
-	p->args[4] = regs->r8;
-	p->args[5] = regs->r9;
-	p->active = 1;
-	return 0;
-}
-
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
-{
-	/* Most syscalls are not captured: decide from the number before
-	 * looking up the task's storage. */
-	long id = regs->orig_ax;
-	if (id < 0 || id >= NR_MAX)
-		return 0;
-	u32 idn = id;
-	u8 *en = bpf_map_lookup_elem(&enabled, &idn);
-	if (!en || !*en)
-		return 0;
-	struct inflight *pp = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0);
-	if (!pp || !pp->active)
-		return 0;
-	struct inflight p = *pp;
-	pp->active = 0;
-	u32 nr = p.nr;
-	u8 *on = bpf_map_lookup_elem(&enabled, &nr);
-	if (!on || !(*on & EN_EMIT))
-		return 0;
+	u64 args[6];
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	args[3] = regs->r10;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
 	switch (nr) {
 	case 56: /* clone */
 	case 57: /* fork */
@@ -588,21 +551,21 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	/* opens no rule can match stop here, before any record is built */
 	switch (nr) {
 	case 2: /* open(path, flags) */
-		if (!open_wanted(p.args[0], p.args[1]))
+		if (!open_wanted(args[0], args[1]))
 			return 0;
 		break;
 	case 85: /* creat(path, mode): O_CREAT|O_WRONLY|O_TRUNC */
-		if (!open_wanted(p.args[0], 01101))
+		if (!open_wanted(args[0], 01101))
 			return 0;
 		break;
 	case 257: /* openat(dirfd, path, flags) */
-		if (!open_wanted(p.args[1], p.args[2]))
+		if (!open_wanted(args[1], args[2]))
 			return 0;
 		break;
 	case 437: { /* openat2(dirfd, path, how): flags first in how */
 		u64 how_flags = 0;
-		bpf_probe_read_user(&how_flags, sizeof(how_flags), (const void *)p.args[2]);
-		if (!open_wanted(p.args[1], how_flags))
+		bpf_probe_read_user(&how_flags, sizeof(how_flags), (const void *)args[2]);
+		if (!open_wanted(args[1], how_flags))
 			return 0;
 		break;
 	}
@@ -612,8 +575,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	e->ret = ret;
 	for (int i = 0; i < 6; i++)
-		e->args[i] = p.args[i];
-	u64 *a = p.args;
+		e->args[i] = args[i];
+	u64 *a = args;
 	switch (nr) {
 	case 2:  /* open */
 	case 85: /* creat */
@@ -735,7 +698,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (is_self(tgid))
 		return 0;
-	struct event *e = new_event(KIND_EXEC, pending_nr(59));
+	struct event *e = new_event(KIND_EXEC, current_nr(59, 59, 322, 322));
 	if (!e)
 		return 0;
 	struct file *f = BPF_CORE_READ(bprm, file);
@@ -787,7 +750,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (is_self(pid_tgid >> 32))
 		return 0;
-	struct event *e = new_event(KIND_FORK, pending_nr(56));
+	struct event *e = new_event(KIND_FORK, current_nr(56, 57, 58, 435));
 	if (!e)
 		return 0;
 	e->ret = ctgid;

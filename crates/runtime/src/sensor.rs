@@ -19,7 +19,6 @@ static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/sensor.bpf.o");
 
 /// Program name in the object → kernel tracepoint it attaches to.
 const PROGRAMS: &[(&str, &str)] = &[
-    ("sys_enter", "sys_enter"),
     ("sys_exit", "sys_exit"),
     ("on_exec", "sched_process_exec"),
     ("on_fork", "sched_process_fork"),
@@ -30,9 +29,6 @@ const PROGRAMS: &[(&str, &str)] = &[
 const MAX_KEY: usize = 128;
 /// `OPEN_ANY_FLAGS`: the path alone lets an open through.
 const OPEN_ANY_FLAGS: u64 = 1 << 32;
-
-const EN_EMIT: u8 = 1;
-const EN_TRACK: u8 = 2;
 
 /// A loaded, attached sensor. Detaches when dropped.
 pub struct Sensor {
@@ -62,29 +58,18 @@ impl Sensor {
     /// syscall numbers (process exec, fork and exit are always captured).
     pub fn start(emit: &[u32]) -> Result<Sensor, Error> {
         let btf = Btf::from_sys_fs().map_err(|e| sensor_err("reading /sys/kernel/btf/vmlinux", e))?;
-        // `pending` is a task-storage map, which aya creates but has no
-        // user-space type for; only the kernel side uses it.
-        let mut ebpf = aya::EbpfLoader::new()
-            .allow_unsupported_maps()
-            .load(OBJECT)
-            .map_err(|e| sensor_err("loading the sensor object", e))?;
+        let mut ebpf =
+            aya::EbpfLoader::new().load(OBJECT).map_err(|e| sensor_err("loading the sensor object", e))?;
         {
             let mut enabled: Array<_, u8> = Array::try_from(
                 ebpf.map_mut("enabled").ok_or_else(|| Error::Sensor("map `enabled` missing".into()))?,
             )
             .map_err(|e| sensor_err("map `enabled`", e))?;
-            let mut flags = [0u8; 512];
-            for nr in syscalls::ALWAYS_TRACKED {
-                flags[*nr as usize] |= EN_TRACK;
-            }
+            // The fork and exec families come from the scheduler's
+            // tracepoints, not from their syscall exits.
             for nr in syscalls::STATE_SYSCALLS.iter().chain(emit) {
-                if let Some(f) = flags.get_mut(*nr as usize) {
-                    *f |= EN_EMIT | EN_TRACK;
-                }
-            }
-            for (nr, f) in flags.iter().enumerate() {
-                if *f != 0 {
-                    enabled.set(nr as u32, *f, 0).map_err(|e| sensor_err("map `enabled`", e))?;
+                if !syscalls::FROM_SCHED.contains(nr) {
+                    enabled.set(*nr, 1, 0).map_err(|e| sensor_err("map `enabled`", e))?;
                 }
             }
             let mut config: Array<_, u32> = Array::try_from(
