@@ -182,8 +182,8 @@ fn trie_entries(needs: &[OpenNeed]) -> Vec<(Vec<u8>, u64)> {
         let allow = if n.flags == 0 { OPEN_ANY_FLAGS } else { u64::from(n.flags) };
         *own.entry(bytes).or_insert(0) |= allow;
     }
-    own.iter()
-        .map(|(k, _)| {
+    own.keys()
+        .map(|k| {
             let value = own.iter().filter(|(p, _)| k.starts_with(p)).fold(0, |acc, (_, v)| acc | v);
             (k.clone(), value)
         })
