@@ -254,6 +254,12 @@ fn replay<'a>(rules: &'a RuleSet, sink: &mut Sink<'a>, path: &Path) -> anyhow::R
     Ok(n)
 }
 
+/// Lost events are reported even under `--quiet`: rules may have missed them.
+#[cfg(target_os = "linux")]
+fn lost(msg: String) {
+    eprintln!("rampart: warning: {msg}");
+}
+
 #[cfg(target_os = "linux")]
 fn live<'a>(ctx: &Context, args: &WatchArgs, rules: &'a RuleSet, sink: &mut Sink<'a>) -> anyhow::Result<u64> {
     use rampart_runtime::sensor::Sensor;
@@ -324,7 +330,7 @@ fn live<'a>(ctx: &Context, args: &WatchArgs, rules: &'a RuleSet, sink: &mut Sink
             last_drop_check = Instant::now();
             let drops = sensor.drops();
             if drops > reported_drops {
-                ctx.ui.warn(format!(
+                lost(format!(
                     "sensor: {} events dropped (ring buffer full), {drops} in total",
                     drops - reported_drops
                 ));
@@ -356,10 +362,10 @@ fn live<'a>(ctx: &Context, args: &WatchArgs, rules: &'a RuleSet, sink: &mut Sink
     }
     let drops = sensor.drops();
     if drops > 0 {
-        ctx.ui.warn(format!("sensor: {drops} events dropped in total (ring buffer full)"));
+        lost(format!("sensor: {drops} events dropped in total (ring buffer full)"));
     }
     if sensor.decode_errors() > 0 {
-        ctx.ui.warn(format!("sensor: {} records could not be decoded", sensor.decode_errors()));
+        lost(format!("sensor: {} records could not be decoded", sensor.decode_errors()));
     }
     Ok(events)
 }
