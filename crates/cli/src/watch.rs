@@ -254,6 +254,12 @@ fn replay<'a>(rules: &'a RuleSet, sink: &mut Sink<'a>, path: &Path) -> anyhow::R
     Ok(n)
 }
 
+/// Lost events are reported even under `--quiet`: rules may have missed them.
+#[cfg(target_os = "linux")]
+fn lost(msg: String) {
+    eprintln!("rampart: warning: {msg}");
+}
+
 #[cfg(target_os = "linux")]
 fn live<'a>(ctx: &Context, args: &WatchArgs, rules: &'a RuleSet, sink: &mut Sink<'a>) -> anyhow::Result<u64> {
     use rampart_runtime::sensor::Sensor;
@@ -277,6 +283,11 @@ fn live<'a>(ctx: &Context, args: &WatchArgs, rules: &'a RuleSet, sink: &mut Sink
         emit.iter().filter_map(|nr| syscalls::name(*nr)).collect::<Vec<_>>().join(", ")
     ));
     let mut sensor = Sensor::start(&emit).map_err(|e| anyhow!("{e}"))?;
+    // Opens no rule can match are dropped in the kernel.
+    if let Some(needs) = rules.open_filter() {
+        sensor.filter_opens(&needs).map_err(|e| anyhow!("{e}"))?;
+        ctx.ui.debug(format!("opens filtered in the kernel: {} path/flag alternatives kept", needs.len()));
+    }
     let mut state = State::from_host();
     if let Some(path) = &args.image_files {
         let text =
@@ -319,7 +330,7 @@ fn live<'a>(ctx: &Context, args: &WatchArgs, rules: &'a RuleSet, sink: &mut Sink
             last_drop_check = Instant::now();
             let drops = sensor.drops();
             if drops > reported_drops {
-                ctx.ui.warn(format!(
+                lost(format!(
                     "sensor: {} events dropped (ring buffer full), {drops} in total",
                     drops - reported_drops
                 ));
@@ -351,10 +362,10 @@ fn live<'a>(ctx: &Context, args: &WatchArgs, rules: &'a RuleSet, sink: &mut Sink
     }
     let drops = sensor.drops();
     if drops > 0 {
-        ctx.ui.warn(format!("sensor: {drops} events dropped in total (ring buffer full)"));
+        lost(format!("sensor: {drops} events dropped in total (ring buffer full)"));
     }
     if sensor.decode_errors() > 0 {
-        ctx.ui.warn(format!("sensor: {} records could not be decoded", sensor.decode_errors()));
+        lost(format!("sensor: {} records could not be decoded", sensor.decode_errors()));
     }
     Ok(events)
 }

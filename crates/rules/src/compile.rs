@@ -169,6 +169,14 @@ impl Set {
         }
     }
 
+    /// The members when they are all strings.
+    pub(crate) fn strings(&self) -> Option<Vec<&str>> {
+        if !self.nums.is_empty() || !self.nets.is_empty() || !self.bools.is_empty() {
+            return None;
+        }
+        Some(self.small.iter().chain(self.strs.iter()).map(|s| &**s).collect())
+    }
+
     fn has_str(&self, s: &str) -> bool {
         self.small.iter().any(|m| &**m == s) || self.strs.contains(s)
     }
@@ -182,6 +190,11 @@ pub(crate) struct PrefixSet {
 }
 
 impl PrefixSet {
+    /// The prefixes, without a trailing `/`.
+    pub(crate) fn prefixes(&self) -> impl Iterator<Item = &str> {
+        self.prefixes.iter().map(|p| &**p)
+    }
+
     fn matches(&self, s: &str) -> bool {
         if self.prefixes.contains(s) {
             return true;

@@ -29,6 +29,7 @@ mod event;
 mod event_types;
 mod load;
 mod map_event;
+mod open_filter;
 mod parse;
 mod ruleset;
 
@@ -38,4 +39,5 @@ mod regression;
 pub use error::{ErrorKind, ItemKind, LoadError, LoadErrors, Location, Warning};
 pub use event::{ArgKind, Event, Field, FieldArg, Value, ValueType};
 pub use map_event::MapEvent;
+pub use open_filter::{OPEN_EVENT_TYPES, OpenNeed, PathNeed};
 pub use ruleset::{BUILTIN_RULES, BUILTIN_RULES_PATH, EventTypes, Priority, Rule, RuleSet, parse_field};

@@ -123,6 +123,11 @@ impl Rule {
         self.types.as_ref()
     }
 
+    /// The compiled condition (`None` for rules of other sources).
+    pub(crate) fn condition(&self) -> Option<&Cond> {
+        self.cond.as_ref()
+    }
+
     /// Whether the rule's condition holds for the event (ignores `enabled`).
     pub fn matches<E: Event + ?Sized>(&self, event: &E) -> bool {
         let Some(cond) = &self.cond else { return false };

@@ -11,7 +11,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define SENSOR_ABI 1
+#define SENSOR_ABI 2
 
 #define KIND_SYSCALL 1
 #define KIND_EXEC 2
@@ -31,6 +31,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define TAG_SOCK 11    /* struct sock_info from the kernel socket */
 #define TAG_SOCKADDR 12 /* raw struct sockaddr from user memory */
 #define TAG_FDPATH 13  /* path of the fd argument / result, leaf first */
+#define TAG_PIDS 14    /* struct pid_info of an exec'd process */
 
 #define DATA_SIZE 16384
 #define DATA_MASK (DATA_SIZE - 1)
@@ -46,9 +47,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET 2
 #define AF_INET6 10
 
-/* flag bits of the `enabled` map values */
-#define EN_EMIT 1  /* send the syscall's exit event */
-#define EN_TRACK 2 /* remember the syscall number (names exec/fork events) */
 
 struct event {
 	u64 ts;
@@ -85,6 +83,13 @@ struct exe_info {
 	u32 mode;
 };
 
+struct pid_info {
+	u32 pgid;
+	u32 sid;
+	u32 vpid; /* the pid in the process's own pid namespace */
+	u32 pad;
+};
+
 struct sock_info {
 	u16 family;
 	u16 type;
@@ -94,12 +99,6 @@ struct sock_info {
 	u16 pad;
 	u8 laddr[16];
 	u8 raddr[16];
-};
-
-struct inflight {
-	u64 args[6];
-	u32 nr;
-	u32 active;
 };
 
 struct {
@@ -126,24 +125,43 @@ struct {
 	__uint(max_entries, NR_MAX);
 	__type(key, u32);
 	__type(value, u8);
-} enabled SEC(".maps");
+} enabled SEC(".maps"); /* 1: the syscall's exit is captured */
 
-/* index 0: the sensor's own tgid, whose events are skipped */
+/* index 0: the sensor's own tgid, whose events are skipped; index 1: 1 when
+ * `open_paths` filters opens */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, u32);
 	__type(value, u32);
 } sensor_config SEC(".maps");
 
-/* the arguments of the syscall a task is in, kept with the task: cheaper
- * than a hash keyed by tid, and freed with it */
+/* Opens the rules can match, by path: a key is a path prefix, or a whole
+ * path with its NUL; the value (filled by user space with what every
+ * shorter matching key allows) is OPEN_ANY_FLAGS and/or flag bits of which
+ * one must be set. Only plain absolute paths are looked up. */
+#define MAX_KEY 128
+#define OPEN_ANY_FLAGS (1ULL << 32)
+struct path_key {
+	u32 prefixlen;
+	u8 data[MAX_KEY];
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct inflight);
-} pending SEC(".maps");
+	__type(key, struct path_key);
+	__type(value, u64);
+} open_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct path_key);
+} path_scratch SEC(".maps");
+
 
 static __always_inline bool is_self(u32 tgid)
 {
@@ -160,14 +178,20 @@ static __always_inline void count_drop(void)
 		*d += 1;
 }
 
+/* Fields are read through the task's BTF pointers (plain loads the JIT
+ * guards) rather than bpf_probe_read_kernel calls: with retpolines every
+ * helper call costs tens of nanoseconds, paid on each captured syscall. */
 static __always_inline u32 tty_nr(struct task_struct *t)
 {
-	struct tty_struct *tty = BPF_CORE_READ(t, signal, tty);
+	struct tty_struct *tty = t->signal->tty;
 	if (!tty)
 		return 0;
-	int index = BPF_CORE_READ(tty, index);
-	int major = BPF_CORE_READ(tty, driver, major);
-	int minor = BPF_CORE_READ(tty, driver, minor_start) + index;
+	int index = tty->index;
+	struct tty_driver *drv = tty->driver;
+	if (!drv)
+		return 0;
+	int major = drv->major;
+	int minor = drv->minor_start + index;
 	/* the encoding of /proc/<pid>/stat field 7 */
 	return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
 }
@@ -188,12 +212,13 @@ static __always_inline struct event *new_event(u32 kind, u32 nr)
 	e->nr = nr;
 	e->pid = pid_tgid >> 32;
 	e->tid = (u32)pid_tgid;
-	e->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	e->uid = BPF_CORE_READ(t, cred, euid.val);
-	e->gid = BPF_CORE_READ(t, cred, egid.val);
-	e->loginuid = BPF_CORE_READ(t, loginuid.val);
-	e->cap_effective = BPF_CORE_READ(t, cred, cap_effective.val);
-	e->start_time = BPF_CORE_READ(t, group_leader, start_boottime);
+	e->ppid = t->real_parent->tgid;
+	const struct cred *cred = t->cred;
+	e->uid = cred->euid.val;
+	e->gid = cred->egid.val;
+	e->cap_effective = cred->cap_effective.val;
+	e->loginuid = t->loginuid.val;
+	e->start_time = t->group_leader->start_boottime;
 	e->tty = tty_nr(t);
 	e->fd_mode = 0;
 	e->data_len = 0;
@@ -358,13 +383,16 @@ static __noinline int put_path(struct event *e, u8 tag, u64 dentry_p, u64 vfsmnt
 static __always_inline struct file *fd_file(long fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	if (!fdt || fd < 0)
+	struct files_struct *files = t->files;
+	if (!files || fd < 0)
 		return 0;
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct fdtable *fdt = files->fdt;
+	if (!fdt)
+		return 0;
+	unsigned int max = fdt->max_fds;
 	if (fd >= max)
 		return 0;
-	struct file **arr = BPF_CORE_READ(fdt, fd);
+	struct file **arr = fdt->fd;
 	struct file *f = 0;
 	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
 	return f;
@@ -437,52 +465,77 @@ static __always_inline void put_at_path(struct event *e, u8 tag, u8 dirtag, long
 		put_fd_path(e, dirtag, dirfd);
 }
 
-static __always_inline u32 pending_nr(u32 fallback)
+/* Whether an open goes to user space: the filter is off, the rules may
+ * match it, or its path is not plain (relative, `//`, `/.`, `..`, a trailing
+ * `/`, longer than a key), which only user space resolves. */
+static __noinline int open_wanted(u64 upath, u64 flags)
 {
-	struct inflight *p =
-		bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0);
-	return p && p->active ? p->nr : fallback;
+	u32 k = 1;
+	u32 *on = bpf_map_lookup_elem(&sensor_config, &k);
+	if (!on || !*on)
+		return 1;
+	k = 0;
+	struct path_key *key = bpf_map_lookup_elem(&path_scratch, &k);
+	if (!key)
+		return 1;
+	long n = bpf_probe_read_user_str(key->data, MAX_KEY, (const void *)upath);
+	if (n < 2 || n >= MAX_KEY || key->data[0] != '/')
+		return 1;
+	u8 prev = 0;
+	for (int i = 0; i < MAX_KEY; i++) {
+		u8 c = key->data[i];
+		if (c == 0)
+			break;
+		if (prev == '/' && (c == '/' || c == '.'))
+			return 1;
+		if (prev == '.' && c == '.')
+			return 1;
+		prev = c;
+	}
+	if (prev == '/')
+		return 1;
+	key->prefixlen = MAX_KEY * 8;
+	u64 *need = bpf_map_lookup_elem(&open_paths, key);
+	if (!need)
+		return 0;
+	return (*need & OPEN_ANY_FLAGS) || (*need & flags & 0xffffffff);
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+/* The syscall the current task is in (exec and fork events are named
+ * after it), when it is one of a, b, c, d; otherwise a. */
+static __always_inline u32 current_nr(u32 a, u32 b, u32 c, u32 d)
 {
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!r)
+		return a;
+	long nr = r->orig_ax;
+	return (nr == b || nr == c || nr == d) ? nr : a;
+}
+
+/*
+ * Only the syscall exit is traced: the arguments are still in the saved user
+ * registers then, so there is no entry program and no per-task state, and a
+ * syscall the rules do not need costs one array lookup.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	long id = regs->orig_ax;
 	if (id < 0 || id >= NR_MAX)
 		return 0;
 	u32 nr = id;
 	u8 *on = bpf_map_lookup_elem(&enabled, &nr);
 	if (!on || !*on)
 		return 0;
-	u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (is_self(pid_tgid >> 32))
+	if (is_self(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	struct inflight *p = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0,
-						  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!p)
-		return 0;
-	p->nr = nr;
-	p->args[0] = BPF_CORE_READ(regs, di);
-	p->args[1] = BPF_CORE_READ(regs, si);
-	p->args[2] = BPF_CORE_READ(regs, dx);
-	p->args[3] = BPF_CORE_READ(regs, r10);
-	p->args[4] = BPF_CORE_READ(regs, r8);
-	p->args[5] = BPF_CORE_READ(regs, r9);
-	p->active = 1;
-	return 0;
-}
-
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
-{
-	struct inflight *pp = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0);
-	if (!pp || !pp->active)
-		return 0;
-	struct inflight p = *pp;
-	pp->active = 0;
-	u32 nr = p.nr;
-	u8 *on = bpf_map_lookup_elem(&enabled, &nr);
-	if (!on || !(*on & EN_EMIT))
-		return 0;
+	u64 args[6];
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	args[3] = regs->r10;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
 	switch (nr) {
 	case 56: /* clone */
 	case 57: /* fork */
@@ -495,13 +548,35 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		   * and Falco's rules do not expect it */
 		return 0;
 	}
+	/* opens no rule can match stop here, before any record is built */
+	switch (nr) {
+	case 2: /* open(path, flags) */
+		if (!open_wanted(args[0], args[1]))
+			return 0;
+		break;
+	case 85: /* creat(path, mode): O_CREAT|O_WRONLY|O_TRUNC */
+		if (!open_wanted(args[0], 01101))
+			return 0;
+		break;
+	case 257: /* openat(dirfd, path, flags) */
+		if (!open_wanted(args[1], args[2]))
+			return 0;
+		break;
+	case 437: { /* openat2(dirfd, path, how): flags first in how */
+		u64 how_flags = 0;
+		bpf_probe_read_user(&how_flags, sizeof(how_flags), (const void *)args[2]);
+		if (!open_wanted(args[1], how_flags))
+			return 0;
+		break;
+	}
+	}
 	struct event *e = new_event(KIND_SYSCALL, nr);
 	if (!e)
 		return 0;
 	e->ret = ret;
 	for (int i = 0; i < 6; i++)
-		e->args[i] = p.args[i];
-	u64 *a = p.args;
+		e->args[i] = args[i];
+	u64 *a = args;
 	switch (nr) {
 	case 2:  /* open */
 	case 85: /* creat */
@@ -603,13 +678,27 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/* The number of a struct pid at a namespace level. `numbers` is a flexible
+ * array, which CO-RE field accesses cannot index: the offset is computed. */
+static __always_inline u32 pid_nr(struct pid *p, u32 level)
+{
+	u32 nr = 0;
+	if (!p)
+		return 0;
+	u64 off = bpf_core_field_offset(struct pid, numbers) +
+		  (u64)(level & 31) * bpf_core_type_size(struct upid) +
+		  bpf_core_field_offset(struct upid, nr);
+	bpf_probe_read_kernel(&nr, sizeof(nr), (void *)p + off);
+	return nr;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (is_self(tgid))
 		return 0;
-	struct event *e = new_event(KIND_EXEC, pending_nr(59));
+	struct event *e = new_event(KIND_EXEC, current_nr(59, 59, 322, 322));
 	if (!e)
 		return 0;
 	struct file *f = BPF_CORE_READ(bprm, file);
@@ -636,6 +725,17 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		xi.upper = BPF_CORE_READ(oi, __upperdentry) != 0;
 	}
 	put_blob(e, TAG_EXEINFO, &xi, sizeof(xi));
+
+	/* process group, session and namespaced pid, as of the exec */
+	struct pid_info pi = {};
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct signal_struct *sig = cur->signal;
+	pi.pgid = pid_nr(sig->pids[PIDTYPE_PGID], 0);
+	pi.sid = pid_nr(sig->pids[PIDTYPE_SID], 0);
+	struct pid *tp = cur->thread_pid;
+	if (tp)
+		pi.vpid = pid_nr(tp, tp->level);
+	put_blob(e, TAG_PIDS, &pi, sizeof(pi));
 	submit(e);
 	return 0;
 }
@@ -650,7 +750,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (is_self(pid_tgid >> 32))
 		return 0;
-	struct event *e = new_event(KIND_FORK, pending_nr(56));
+	struct event *e = new_event(KIND_FORK, current_nr(56, 57, 58, 435));
 	if (!e)
 		return 0;
 	e->ret = ctgid;

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::Error;
 
 /// The record layout version the sensor writes and this decoder reads.
-pub const SENSOR_ABI: u32 = 1;
+pub const SENSOR_ABI: u32 = 2;
 
 const HDR_SIZE: usize = 152;
 
@@ -34,6 +34,16 @@ pub struct ExeInfo {
     /// The file is on overlayfs and has an upper-layer copy.
     pub upper: bool,
     pub mode: u32,
+}
+
+/// Process group, session and namespaced pid of an exec'd process, as the
+/// kernel held them at the exec.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PidInfo {
+    pub pgid: u32,
+    pub sid: u32,
+    /// The pid in the process's own pid namespace.
+    pub vpid: u32,
 }
 
 /// A socket's addresses as the kernel holds them.
@@ -79,6 +89,7 @@ pub struct RawEvent {
     pub cwd: Option<String>,
     pub argv: Vec<String>,
     pub exe_info: Option<ExeInfo>,
+    pub pids: Option<PidInfo>,
     pub sock: Option<SockInfo>,
     /// The address the program passed (connect, sendto).
     pub sockaddr: Option<SockAddr>,
@@ -210,6 +221,7 @@ impl RawEvent {
             cwd: None,
             argv: Vec::new(),
             exe_info: None,
+            pids: None,
             sock: None,
             sockaddr: None,
             fd_path: None,
@@ -263,6 +275,9 @@ impl RawEvent {
                 }
                 12 => ev.sockaddr = sockaddr(v),
                 13 => ev.fd_path = Some(components_to_path(v)),
+                14 if v.len() >= 12 => {
+                    ev.pids = Some(PidInfo { pgid: u32_at(v, 0), sid: u32_at(v, 4), vpid: u32_at(v, 8) })
+                }
                 _ => {}
             }
         }
@@ -299,6 +314,7 @@ mod tests {
         push(&mut data, 1, b"shadow\0");
         push(&mut data, 4, b"etc\0");
         push(&mut data, 7, b"cat\0bin\0usr\0");
+        push(&mut data, 14, &[7, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
         let mut sa = vec![2u8, 0, 0x1f, 0x90, 10, 0, 0, 1];
         sa.resize(16, 0);
         push(&mut data, 12, &sa);
@@ -313,6 +329,7 @@ mod tests {
         assert_eq!(ev.path1.as_deref(), Some("shadow"));
         assert_eq!(ev.dir1.as_deref(), Some("/etc"));
         assert_eq!(ev.exe.as_deref(), Some("/usr/bin/cat"));
+        assert_eq!(ev.pids, Some(PidInfo { pgid: 7, sid: 5, vpid: 1 }));
         assert_eq!(ev.sockaddr, Some(SockAddr::Ip("10.0.0.1".parse().unwrap(), 8080)));
     }
 

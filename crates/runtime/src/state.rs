@@ -507,21 +507,12 @@ impl State {
         }
         p.container_id = container_id;
         p.set_cmdline();
-        // sid/pgid/vpid change rarely; refresh them while /proc still has the process.
-        let dir = self.proc_root.join(raw.pid.to_string());
-        if let Some(stat) = read_small(&dir.join("stat"))
-            && let Some(close) = stat.rfind(')')
-        {
-            let rest: Vec<&str> = stat[close + 2..].split(' ').collect();
-            if let (Some(pg), Some(sid)) = (rest.get(2), rest.get(3)) {
-                p.pgid = pg.parse().unwrap_or(p.pgid);
-                p.sid = sid.parse().unwrap_or(p.sid);
-            }
-        }
-        if let Some(status) = read_small(&dir.join("status"))
-            && let Some(v) = status.lines().find_map(|l| l.strip_prefix("NSpid:"))
-        {
-            p.vpid = v.split_whitespace().last().and_then(|x| x.parse().ok()).unwrap_or(p.vpid);
+        // The kernel's values at the exec: reading /proc here would cost
+        // two file reads per exec and race with the process exiting.
+        if let Some(pi) = raw.pids {
+            p.pgid = pi.pgid;
+            p.sid = pi.sid;
+            p.vpid = pi.vpid;
         }
         self.touch(raw.pid);
     }
@@ -846,16 +837,22 @@ impl State {
     }
 }
 
-/// CLOCK_BOOTTIME's epoch: the wall clock minus the time since boot.
+/// CLOCK_BOOTTIME's epoch: the wall clock minus the time since boot, both
+/// read from the clocks back to back (`/proc/uptime` only has 10 ms steps,
+/// which put event times up to 10 ms late).
+#[cfg(target_os = "linux")]
 fn boot_epoch_ns() -> u64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let uptime = read_small(Path::new("/proc/uptime"))
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()))
-        .unwrap_or(0.0);
-    now.saturating_sub((uptime * 1e9) as u64)
+    use rustix::time::{ClockId, Timespec, clock_gettime};
+    let ns = |t: Timespec| (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64);
+    let real = ns(clock_gettime(ClockId::Realtime));
+    let boot = ns(clock_gettime(ClockId::Boottime));
+    real.saturating_sub(boot)
+}
+
+/// Only live capture, which is Linux-only, has boot-time stamps to convert.
+#[cfg(not(target_os = "linux"))]
+fn boot_epoch_ns() -> u64 {
+    0
 }
 
 #[cfg(test)]
@@ -914,6 +911,7 @@ mod tests {
             cwd: None,
             argv: Vec::new(),
             exe_info: None,
+            pids: None,
             sock: None,
             sockaddr: None,
             fd_path: None,
@@ -950,11 +948,13 @@ mod tests {
         exec.argv = vec!["wget".into(), "-q".into(), "http://x".into()];
         exec.exe = Some("/usr/local/bin/wget".into());
         exec.cwd = Some("/srv".into());
+        exec.pids = Some(crate::raw::PidInfo { pgid: 77, sid: 70, vpid: 3 });
         let ev = s.ingest(&exec);
         assert_eq!(ev.etype, "execve");
         let p = &s.procs[&child];
         assert_eq!(p.cmdline, "wget -q http://x");
         assert_eq!(p.ppid, parent);
+        assert_eq!((p.pgid, p.sid, p.vpid), (77, 70, 3));
         assert!(p.exe_upper_layer, "not in the image's file list: drift");
         assert_eq!(ev.param("flags").unwrap().text, "EXE_UPPER_LAYER");
 

@@ -74,9 +74,9 @@ pub fn number(name: &str) -> Option<u32> {
     SYSCALLS.iter().find(|(_, n)| *n == name).map(|(nr, _)| *nr)
 }
 
-/// Syscalls whose numbers the sensor always tracks, because process state
-/// (exec, fork) is named after them.
-pub const ALWAYS_TRACKED: &[u32] = &[56, 57, 58, 59, 322, 435];
+/// Syscalls the scheduler's process tracepoints report (fork and exec
+/// families), rather than their syscall exits.
+pub const FROM_SCHED: &[u32] = &[56, 57, 58, 59, 322, 435];
 
 /// Syscalls that keep the process table's working directory right.
 pub const STATE_SYSCALLS: &[u32] = &[80, 81];

@@ -1,11 +1,27 @@
-//! The real sensor on this kernel. Needs root; skips with a message otherwise.
+//! The real sensor on this kernel. Needs root: fails without it, saying so,
+//! unless RAMPART_SKIP_ROOT_TESTS=1 asks to skip.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use rampart_rules::{OpenNeed, PathNeed};
 use rampart_runtime::raw::RawEvent;
 use rampart_runtime::sensor::Sensor;
 use rampart_runtime::{State, SysEvent, syscalls};
+
+/// Whether to run: false only when skipping was asked for.
+fn preflight() -> bool {
+    if is_root() {
+        return true;
+    }
+    if std::env::var_os("RAMPART_SKIP_ROOT_TESTS").is_some_and(|v| v == "1") {
+        eprintln!("skipped (RAMPART_SKIP_ROOT_TESTS=1): the eBPF sensor needs root");
+        return false;
+    }
+    panic!(
+        "the sensor tests load eBPF programs and need root: run them as root, or set RAMPART_SKIP_ROOT_TESTS=1"
+    );
+}
 
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
@@ -21,8 +37,20 @@ fn is_root() -> bool {
 /// Runs `f` under the sensor and returns every event of processes whose
 /// name is in `comms`, with the state after them.
 fn capture(types: &[&str], comms: &[&str], f: impl FnOnce()) -> (Vec<SysEvent>, State) {
+    capture_filtered(types, None, comms, f)
+}
+
+fn capture_filtered(
+    types: &[&str],
+    open_filter: Option<&[OpenNeed]>,
+    comms: &[&str],
+    f: impl FnOnce(),
+) -> (Vec<SysEvent>, State) {
     let (emit, _) = syscalls::selection(types.iter().copied());
     let mut sensor = Sensor::start(&emit).expect("sensor starts");
+    if let Some(needs) = open_filter {
+        sensor.filter_opens(needs).expect("open filter loads");
+    }
     let mut state = State::from_host();
     f();
     let mut out = Vec::new();
@@ -46,8 +74,7 @@ fn capture(types: &[&str], comms: &[&str], f: impl FnOnce()) -> (Vec<SysEvent>, 
 
 #[test]
 fn exec_open_and_exit_are_reported() {
-    if !is_root() {
-        eprintln!("skipped: the eBPF sensor needs root");
+    if !preflight() {
         return;
     }
     let (events, state) = capture(&["openat", "execve", "procexit"], &["cat"], || {
@@ -66,4 +93,59 @@ fn exec_open_and_exit_are_reported() {
         .expect("openat of /etc/hostname");
     assert!(open.res >= 0);
     assert!(events.iter().any(|e| e.etype == "procexit"));
+}
+
+#[test]
+fn only_the_selected_syscalls_reach_user_space() {
+    if !preflight() {
+        return;
+    }
+    // connect only: cat's opens are filtered in the kernel. Process
+    // lifecycle and chdir (the process table needs them) still come.
+    let (events, _) = capture(&["connect"], &["cat"], || {
+        let st = Command::new("/bin/cat").arg("/etc/hostname").output().unwrap();
+        assert!(st.status.success());
+    });
+    let mut types: Vec<&str> = events.iter().map(|e| &*e.etype).collect();
+    types.sort();
+    types.dedup();
+    assert!(types.contains(&"execve"), "{types:?}");
+    for t in &types {
+        assert!(["execve", "procexit", "chdir", "fchdir"].contains(t), "{t} was not asked for: {types:?}");
+    }
+}
+
+#[test]
+fn opens_no_rule_needs_stay_in_the_kernel() {
+    if !preflight() {
+        return;
+    }
+    // Not tempdir()'s `.tmp` name: a `/.` in the path is passed on unjudged.
+    let dir = tempfile::Builder::new().prefix("rampart-open").tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    std::fs::write(dir.path().join("read-me"), "x").unwrap();
+    std::fs::write(dir.path().join("wanted"), "x").unwrap();
+    // Rules that want: `<dir>/wanted` whatever the flags, and any write.
+    let needs = [
+        OpenNeed { path: PathNeed::Exact(format!("{d}/wanted")), flags: 0 },
+        OpenNeed { path: PathNeed::Any, flags: 3 | 0o1000 },
+    ];
+    let script = format!(
+        "cat {d}/read-me {d}/wanted {d}//read-me {d}/./read-me; cd {d} && cat read-me; echo y > {d}/written"
+    );
+    let (events, _) = capture_filtered(&["openat", "open"], Some(&needs), &["sh", "cat"], || {
+        let st = Command::new("/bin/sh").arg("-c").arg(&script).output().unwrap();
+        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    });
+    let mut raw_names: Vec<String> = events
+        .iter()
+        .filter(|e| e.etype.starts_with("open"))
+        .filter_map(|e| e.fd.as_ref())
+        .filter(|f| f.name.starts_with(&d))
+        .map(|f| f.nameraw.replace(&d, "D"))
+        .collect();
+    raw_names.sort();
+    // The plain read of read-me is dropped; paths only user space can
+    // resolve (`//`, `/./`, relative) come, as do the wanted file and the write.
+    assert_eq!(raw_names, ["D/./read-me", "D//read-me", "D/wanted", "D/written", "read-me"], "{raw_names:?}");
 }
