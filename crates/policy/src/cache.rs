@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value as Json;
 
+use crate::reads::{Path, Step};
+
 /// One constraint's violations: messages and details.
 pub(crate) type Outcome = Arc<Vec<(String, Option<Json>)>>;
 
@@ -121,4 +123,77 @@ pub(crate) fn input_bytes(request: &Json, namespace: Option<&Json>, with_uid: bo
         let _ = serde_json::to_writer(&mut out, ns);
     }
     out.into()
+}
+
+/// The cache key of a review for a template that reads only `paths` of
+/// `input.review`: each path with the JSON found there, resolved as
+/// `input.review` is built (the object taken from `oldObject` when absent,
+/// the Namespace object as `namespaceObject` and `_unstable.namespace`).
+pub(crate) fn reads_bytes(
+    paths: &[Path],
+    request: &Json,
+    subject: &Json,
+    namespace: Option<&Json>,
+) -> Arc<[u8]> {
+    let mut out = Vec::with_capacity(1024);
+    for path in paths {
+        for step in path {
+            match step {
+                Step::Key(k) => {
+                    let _ = serde_json::to_writer(&mut out, k);
+                }
+                Step::Index(i) => out.extend_from_slice(i.to_string().as_bytes()),
+            }
+            out.push(b'.');
+        }
+        out.push(b'=');
+        match review_at(path, request, subject, namespace) {
+            // Not valid JSON, so never equal to a value's text.
+            None => out.push(b'!'),
+            Some(v) => {
+                let _ = serde_json::to_writer(&mut out, v);
+            }
+        }
+        out.push(b'\n');
+    }
+    out.into()
+}
+
+/// The value at `path` of `input.review` (see `review_value` in lib.rs).
+fn review_at<'a>(
+    path: &[Step],
+    request: &'a Json,
+    subject: &'a Json,
+    namespace: Option<&'a Json>,
+) -> Option<&'a Json> {
+    let (first, rest) = path.split_first()?;
+    let base = match (first, namespace) {
+        (Step::Key(k), _) if k == "object" => match request.get("object") {
+            Some(o) if !o.is_null() => o,
+            _ => subject,
+        },
+        (Step::Key(k), Some(ns)) if k == "namespaceObject" => ns,
+        (Step::Key(k), Some(ns)) if k == "_unstable" => {
+            // `_unstable` is `{"namespace": ns}`; a read of it whole is
+            // keyed by the namespace object alone, under its own path.
+            return match rest.split_first() {
+                None => Some(ns),
+                Some((Step::Key(k), rest)) if k == "namespace" => descend(ns, rest),
+                Some(_) => None,
+            };
+        }
+        _ => return descend(request, path),
+    };
+    descend(base, rest)
+}
+
+fn descend<'a>(mut value: &'a Json, path: &[Step]) -> Option<&'a Json> {
+    for step in path {
+        value = match (step, value) {
+            (Step::Key(k), Json::Object(map)) => map.get(k)?,
+            (Step::Index(i), Json::Array(items)) => items.get(usize::try_from(*i).ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
 }

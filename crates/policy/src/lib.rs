@@ -12,6 +12,7 @@ mod cache;
 pub mod checks;
 mod compat;
 mod constraint;
+mod reads;
 mod schema;
 pub mod suite;
 mod template;
@@ -104,6 +105,11 @@ pub struct Gatekeeper {
     /// `{"inventory": {...}}`: the base data every template is compiled with.
     data: regorus::Value,
     decisions: cache::DecisionCache,
+    /// Results keyed by the parts of the review a template reads, so objects
+    /// that differ elsewhere (replicas: name, uid) share them.
+    by_reads: cache::DecisionCache,
+    /// Rego evaluations run: reviews the caches could not answer.
+    evaluations: std::sync::atomic::AtomicU64,
     /// Identifies constraint versions in the decision cache.
     next_seq: u64,
 }
@@ -140,6 +146,8 @@ impl Gatekeeper {
             constraints: BTreeMap::new(),
             data: regorus::Value::new_object(),
             decisions: cache::DecisionCache::new(DEFAULT_CACHE_ENTRIES),
+            by_reads: cache::DecisionCache::new(DEFAULT_CACHE_ENTRIES),
+            evaluations: Default::default(),
             next_seq: 0,
         };
         g.set_inventory(Vec::new());
@@ -148,10 +156,25 @@ impl Gatekeeper {
 
     /// Keep the results for up to `entries` distinct inputs for reuse; 0
     /// turns the cache off. Inputs are compared byte for byte
-    /// (the request uid excluded unless the template mentions it); templates
+    /// (the request uid excluded unless the template mentions it), and,
+    /// for a template that reads only parts of `input.review`, those parts
+    /// (so a Deployment's replicas share one evaluation); templates
     /// calling volatile builtins (`time.now_ns`, `rand.intn`…) are never cached.
     pub fn set_decision_cache(&mut self, entries: usize) {
         self.decisions = cache::DecisionCache::new(entries);
+        self.by_reads = cache::DecisionCache::new(entries);
+    }
+
+    /// How many times a constraint's Rego has been evaluated: the reviews
+    /// neither cache could answer, counted per constraint.
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Cached results are stale once templates, constraints or the inventory change.
+    fn forget_results(&mut self) {
+        self.decisions.clear();
+        self.by_reads.clear();
     }
 
     /// Templates that loaded and can run, by kind.
@@ -221,7 +244,7 @@ impl Gatekeeper {
                 let compiled = Template::compile(src, &self.data)?;
                 self.unsupported.remove(&kind);
                 self.templates.insert(kind, compiled);
-                self.decisions.clear();
+                self.forget_results();
                 Ok(Vec::new())
             }
             Parsed::Unsupported { kind, warning } => {
@@ -258,7 +281,7 @@ impl Gatekeeper {
         self.next_seq += 1;
         c.seq = self.next_seq;
         self.constraints.insert((c.kind.clone(), c.name.clone()), c);
-        self.decisions.clear();
+        self.forget_results();
         Ok(())
     }
 
@@ -298,7 +321,7 @@ impl Gatekeeper {
         }
         let data = serde_json::json!({"inventory": {"namespace": namespaced, "cluster": cluster}});
         self.data = to_rego(&data);
-        self.decisions.clear();
+        self.forget_results();
         let sources: Vec<TemplateSource> = self.templates.values().map(|t| t.src.clone()).collect();
         for src in sources {
             let kind = src.kind.clone();
@@ -379,6 +402,8 @@ impl Gatekeeper {
 
         let mut review: Option<regorus::Value> = None;
         let mut kept: [Option<std::sync::Arc<cache::Outcomes>>; 2] = [None, None];
+        // Per template kind: the outcomes kept for the parts of this review it reads.
+        let mut read_parts: Vec<(&str, std::sync::Arc<cache::Outcomes>)> = Vec::new();
         let mut out = Vec::new();
         for ((c_kind, c_name), c) in &self.constraints {
             if !c.matcher.kind_matches(group, kind) {
@@ -429,14 +454,43 @@ impl Gatekeeper {
             let outcome = match cached {
                 Some(hit) => hit,
                 None => {
-                    let review = review.get_or_insert_with(|| review_value(request, subject, namespace));
-                    let mut input = regorus::value::Object::default();
-                    input.insert(key("review"), review.clone());
-                    input.insert(key("parameters"), c.parameters.clone());
-                    let result = template.eval(regorus::Value::from(input), deadline).map_err(|message| {
-                        Error::Eval { template: c_kind.clone(), constraint: c_name.clone(), message }
-                    })?;
-                    let outcome = std::sync::Arc::new(violations_of(&result));
+                    let by_reads =
+                        kept.is_some().then_some(template.reads.as_deref()).flatten().map(|reads| {
+                            let found = read_parts.iter().find(|(kind, _)| *kind == c_kind.as_str());
+                            match found {
+                                Some((_, outcomes)) => outcomes.clone(),
+                                None => {
+                                    let bytes = cache::reads_bytes(reads, request, subject, namespace);
+                                    let outcomes = self.by_reads.outcomes(bytes);
+                                    read_parts.push((c_kind.as_str(), outcomes.clone()));
+                                    outcomes
+                                }
+                            }
+                        });
+                    let outcome = match by_reads.as_ref().and_then(|r| r.get(c.seq)) {
+                        Some(hit) => hit,
+                        None => {
+                            let review =
+                                review.get_or_insert_with(|| review_value(request, subject, namespace));
+                            let mut input = regorus::value::Object::default();
+                            input.insert(key("review"), review.clone());
+                            input.insert(key("parameters"), c.parameters.clone());
+                            self.evaluations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let result =
+                                template.eval(regorus::Value::from(input), deadline).map_err(|message| {
+                                    Error::Eval {
+                                        template: c_kind.clone(),
+                                        constraint: c_name.clone(),
+                                        message,
+                                    }
+                                })?;
+                            let outcome = std::sync::Arc::new(violations_of(&result));
+                            if let Some(r) = &by_reads {
+                                r.put(c.seq, std::sync::Arc::clone(&outcome));
+                            }
+                            outcome
+                        }
+                    };
                     if let Some(k) = &kept {
                         k.put(c.seq, std::sync::Arc::clone(&outcome));
                     }

@@ -188,6 +188,9 @@ pub(crate) struct Template {
     pub cacheable: bool,
     /// Whether the Rego mentions `uid` (then it is part of the cache key).
     pub reads_uid: bool,
+    /// The parts of `input.review` the Rego reads; `None` when it may read
+    /// all of it.
+    pub reads: Option<Vec<crate::reads::Path>>,
 }
 
 /// Builtins whose result is not a function of the input.
@@ -241,6 +244,12 @@ impl Template {
         {
             return Err(rego_error("the main module does not define a `violation` rule".to_string()));
         }
+        // Whatever the AST cannot tell is read as everything.
+        let reads = engine
+            .get_ast_as_json()
+            .ok()
+            .and_then(|ast| serde_json::from_str(&ast).ok())
+            .and_then(|ast| crate::reads::review_reads(&ast));
         engine.add_data(data.clone()).map_err(|e| rego_error(format!("inventory: {e:#}")))?;
         let entry: Rc<str> = format!("{package}.violation").into();
         let policy = engine.compile_with_entrypoint(&entry).map_err(|e| rego_error(format!("{e:#}")))?;
@@ -251,7 +260,7 @@ impl Template {
         };
         let cacheable = !src.modules.iter().any(|m| VOLATILE_BUILTINS.iter().any(|b| m.contains(b)));
         let reads_uid = src.modules.iter().any(|m| m.contains("uid"));
-        Ok(Template { src, policy, program, data: data.clone(), cacheable, reads_uid })
+        Ok(Template { src, policy, program, data: data.clone(), cacheable, reads_uid, reads })
     }
 
     /// Evaluate the `violation` rule for one input; the bytecode VM stops
