@@ -402,8 +402,9 @@ impl Gatekeeper {
 
         let mut review: Option<regorus::Value> = None;
         let mut kept: [Option<std::sync::Arc<cache::Outcomes>>; 2] = [None, None];
-        // Per template kind: the outcomes kept for the parts of this review it reads.
-        let mut read_parts: Vec<(&str, std::sync::Arc<cache::Outcomes>)> = Vec::new();
+        // The outcomes kept for each set of parts of this review that
+        // templates read; templates reading the same parts share them.
+        let mut read_parts: Vec<(&[reads::Path], std::sync::Arc<cache::Outcomes>)> = Vec::new();
         let mut out = Vec::new();
         for ((c_kind, c_name), c) in &self.constraints {
             if !c.matcher.kind_matches(group, kind) {
@@ -456,13 +457,13 @@ impl Gatekeeper {
                 None => {
                     let by_reads =
                         kept.is_some().then_some(template.reads.as_deref()).flatten().map(|reads| {
-                            let found = read_parts.iter().find(|(kind, _)| *kind == c_kind.as_str());
+                            let found = read_parts.iter().find(|(parts, _)| *parts == reads);
                             match found {
                                 Some((_, outcomes)) => outcomes.clone(),
                                 None => {
                                     let bytes = cache::reads_bytes(reads, request, subject, namespace);
                                     let outcomes = self.by_reads.outcomes(bytes);
-                                    read_parts.push((c_kind.as_str(), outcomes.clone()));
+                                    read_parts.push((reads, outcomes.clone()));
                                     outcomes
                                 }
                             }
