@@ -27,6 +27,15 @@ impl Validator for GatekeeperPolicies {
         false
     }
 
+    fn metrics(&self) -> String {
+        format!(
+            "# HELP rampart_admission_policy_evaluations_total Constraint evaluations that ran Rego (no cached result applied).\n\
+             # TYPE rampart_admission_policy_evaluations_total counter\n\
+             rampart_admission_policy_evaluations_total {}\n",
+            self.gatekeeper.evaluations()
+        )
+    }
+
     fn validate(&self, r: &Review<'_>) -> Result<Vec<Finding>, Error> {
         let violations = if r.audit {
             self.gatekeeper.audit_object(r.object, r.namespace)

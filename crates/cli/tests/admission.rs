@@ -625,6 +625,22 @@ fn gatekeeper_policies_deny_and_allow_through_the_server() {
     assert!(m.contains("nginx"), "{m}");
     let r = server.review(create("gk-allow", "default", read("example_allowed.yaml")));
     assert_eq!(r["allowed"], true, "{r}");
+    // A replica (another name and uid, the same containers) is answered from
+    // the first one's result: the template reads only the containers.
+    let evaluations = || -> u64 {
+        let (_, text) = server.get("/metrics");
+        let line =
+            text.lines().find(|l| l.starts_with("rampart_admission_policy_evaluations_total ")).unwrap();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let before = evaluations();
+    assert!(before >= 2, "{before}");
+    let mut replica = read("example_disallowed_container.yaml");
+    replica["metadata"]["name"] = Value::from("replica-2");
+    let r = server.review(create("gk-deny-2", "default", replica));
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(r["status"]["message"].as_str().unwrap().contains("nginx"), "{r}");
+    assert_eq!(evaluations(), before);
     // The constraint only matches the default namespace.
     let r = server.review(create("gk-other", "other", read("example_disallowed_container.yaml")));
     assert_eq!(r["allowed"], true, "{r}");
