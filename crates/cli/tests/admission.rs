@@ -119,17 +119,21 @@ impl Server {
             .unwrap_or_else(|| panic!("no metric {name} in\n{text}"))
     }
 
-    fn decisions(&self) -> Vec<Value> {
-        // The log is written by its own thread; give it a moment.
+    /// The decision-log entry for `uid`. The log is written by its own thread, so wait for it
+    /// (reading only complete lines) rather than taking whatever is there first.
+    fn decision(&self, uid: &str) -> Value {
         let path = self.dir.path().join("decisions.jsonl");
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
-            let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-            if !lines.is_empty() || Instant::now() > deadline {
-                return lines;
+            let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+            let found =
+                complete.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|e| e["uid"] == uid);
+            if let Some(entry) = found {
+                return entry;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            assert!(Instant::now() < deadline, "no decision logged for {uid}; log so far:\n{text}");
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -239,8 +243,7 @@ fn denies_and_allows_pods_with_the_plugins_messages() {
     assert_eq!(server.metric("rampart_admission_requests_total{decision=\"allowed\"}"), 1.0);
     assert_eq!(server.metric("rampart_admission_request_duration_seconds_count"), 3.0);
 
-    let log = server.decisions();
-    let first = log.iter().find(|e| e["uid"] == "uid-deny-1").expect("decision logged");
+    let first = server.decision("uid-deny-1");
     assert_eq!(first["decision"], "deny");
     assert_eq!(first["kind"], "Pod");
     assert_eq!(first["name"], "bad");
@@ -248,7 +251,7 @@ fn denies_and_allows_pods_with_the_plugins_messages() {
     assert_eq!(first["user"], "alice@example.com");
     assert!(first["durationMs"].as_f64().unwrap() >= 0.0);
     assert_eq!(first["reasons"][0]["source"], "podsecurity");
-    assert!(log.iter().any(|e| e["uid"] == "uid-allow-2" && e["decision"] == "allow"));
+    assert_eq!(server.decision("uid-allow-2")["decision"], "allow");
 }
 
 #[test]
@@ -299,7 +302,7 @@ fn namespace_labels_warn_and_exempt_namespaces_pass() {
     assert!(r.get("warnings").is_none());
     assert_eq!(server.metric("rampart_admission_requests_total{decision=\"exempt\"}"), 1.0);
     assert_eq!(server.metric("rampart_admission_warnings_total"), 2.0);
-    assert!(server.decisions().iter().any(|e| e["uid"] == "u3" && e["decision"] == "exempt"));
+    assert_eq!(server.decision("u3")["decision"], "exempt");
 }
 
 #[test]
@@ -345,9 +348,9 @@ fn failure_policy_decides_when_evaluation_misses_the_deadline() {
     let r = open.review(create("f2", "default", pod("p", json!({"privileged": true}))));
     assert_eq!(r["allowed"], true);
     assert!(r["warnings"][0].as_str().unwrap().contains("allowed by failure policy Ignore"), "{r}");
-    let log = open.decisions();
-    assert_eq!(log[0]["failurePolicy"], "Ignore");
-    assert_eq!(log[0]["decision"], "allow");
+    let entry = open.decision("f2");
+    assert_eq!(entry["failurePolicy"], "Ignore");
+    assert_eq!(entry["decision"], "allow");
 }
 
 #[test]
