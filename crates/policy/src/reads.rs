@@ -7,9 +7,13 @@
 //! import, or `input` passed as a value), so walking the parsed modules finds
 //! them all. A reference keeps its constant steps (`input.review.object.spec`
 //! of `input.review.object.spec[field][_]`); the subtree below that prefix
-//! covers whatever the rest of the reference picks. When `input` is used in
-//! a way that is not a prefix (passed whole, replaced with `with`), the
-//! template is taken to read everything.
+//! covers whatever the rest of the reference picks. A part of `input` passed
+//! to a function the modules define (`is_update(input.review)`) is read as
+//! far as that function reads its parameter, followed through further calls.
+//! When `input` is used in a way that is not a prefix (passed whole, replaced
+//! with `with`), the template is taken to read everything.
+
+use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
@@ -23,33 +27,45 @@ pub(crate) enum Step {
 /// A path below `input.review`.
 pub(crate) type Path = Vec<Step>;
 
+/// How deep calls are followed; a value passed deeper counts as read whole.
+const MAX_CALL_DEPTH: u32 = 8;
+
 /// The prefixes of `input.review` the modules (regorus's AST as JSON) read,
 /// none a prefix of another; `None` when they may read all of it.
 /// `input.parameters` is left out: it is fixed per constraint.
 pub(crate) fn review_reads(ast: &Json) -> Option<Vec<Path>> {
-    let mut walk = Walk::default();
-    walk.visit(ast);
-    if walk.whole {
-        return None;
-    }
+    let modules = ast.as_array()?;
+    let functions = Functions::new(modules);
+    // A `with` may put another function or value in place of the one the
+    // call names; then calls are not followed.
+    let follow = (!has_with(ast)).then_some(&functions);
     let mut paths = Vec::new();
-    for path in walk.paths {
+    for (index, module) in modules.iter().enumerate() {
+        let mut walk = Walk::new("input", Vec::new(), follow, index, 0);
+        walk.visit(&module["ast"]);
+        if walk.whole {
+            return None;
+        }
+        paths.append(&mut walk.paths);
+    }
+    let mut review = Vec::new();
+    for path in paths {
         match path.split_first() {
             Some((Step::Key(root), rest)) if root == "review" => {
                 if rest.is_empty() {
                     return None;
                 }
-                paths.push(rest.to_vec());
+                review.push(rest.to_vec());
             }
             Some((Step::Key(root), _)) if root == "parameters" => {}
             // `input` itself, or a root input never has: read it all.
             _ => return None,
         }
     }
-    paths.sort();
-    paths.dedup();
-    let mut kept: Vec<Path> = Vec::with_capacity(paths.len());
-    for path in paths {
+    review.sort();
+    review.dedup();
+    let mut kept: Vec<Path> = Vec::with_capacity(review.len());
+    for path in review {
         // Sorted, so a prefix comes right before the paths it covers.
         if kept.last().is_none_or(|k| !path.starts_with(k)) {
             kept.push(path);
@@ -58,8 +74,107 @@ pub(crate) fn review_reads(ast: &Json) -> Option<Vec<Path>> {
     Some(kept)
 }
 
-#[derive(Default)]
-struct Walk {
+/// Whether any rule uses a `with` modifier.
+fn has_with(node: &Json) -> bool {
+    match node {
+        Json::Array(items) => items.iter().any(has_with),
+        Json::Object(map) => {
+            map.get("with_mods").and_then(Json::as_array).is_some_and(|m| !m.is_empty())
+                || map.values().any(has_with)
+        }
+        _ => false,
+    }
+}
+
+/// The names a reference made only of `.name` steps spells (`data.lib.f`).
+fn dotted(mut node: &Json) -> Option<Vec<&str>> {
+    let mut names = Vec::new();
+    loop {
+        match variant(node)? {
+            ("RefDot", body) => {
+                names.push(body["field"][1].as_str()?);
+                node = &body["refr"];
+            }
+            ("Var", body) => {
+                names.push(body["value"].as_str()?);
+                names.reverse();
+                return Some(names);
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// A module's package (`data.lib.x`) and the names its imports of `data`
+/// bring into scope.
+struct Scope {
+    package: String,
+    imports: HashMap<String, String>,
+}
+
+/// The functions the modules define, by full path (`data.lib.x.is_update`):
+/// each clause's rule (head and bodies) with the module it is written in.
+struct Functions<'a> {
+    scopes: Vec<Scope>,
+    clauses: HashMap<String, Vec<(&'a Json, usize)>>,
+}
+
+impl<'a> Functions<'a> {
+    fn new(modules: &'a [Json]) -> Functions<'a> {
+        let mut scopes = Vec::new();
+        let mut clauses: HashMap<String, Vec<(&'a Json, usize)>> = HashMap::new();
+        for (index, module) in modules.iter().enumerate() {
+            let ast = &module["ast"];
+            let package = dotted(&ast["package"]["refr"]).map_or(String::new(), |n| n.join("."));
+            let package = format!("data.{package}");
+            let source = module["source"]["contents"].as_str().unwrap_or_default();
+            let mut imports = HashMap::new();
+            for import in ast["imports"].as_array().into_iter().flatten() {
+                let Some(names) = dotted(&import["refr"]).filter(|n| n[0] == "data") else { continue };
+                let alias = match (import["as"]["start"].as_u64(), import["as"]["end"].as_u64()) {
+                    (Some(start), Some(end)) => source.get(start as usize..end as usize),
+                    _ => names.last().copied(),
+                };
+                if let Some(alias) = alias {
+                    imports.insert(alias.to_string(), names.join("."));
+                }
+            }
+            for rule in ast["rules"].as_array().into_iter().flatten() {
+                let Some(("Spec", spec)) = variant(rule) else { continue };
+                let Some(("Func", head)) = variant(&spec["head"]) else { continue };
+                if let Some(names) = dotted(&head["refr"]) {
+                    clauses.entry(format!("{package}.{}", names.join("."))).or_default().push((spec, index));
+                }
+            }
+            scopes.push(Scope { package, imports });
+        }
+        Functions { scopes, clauses }
+    }
+
+    /// The clauses a call in `module` runs, when it names a function of
+    /// the modules (these come before builtins of the same name).
+    fn called(&self, module: usize, fcn: &Json) -> Option<&[(&'a Json, usize)]> {
+        let names = dotted(fcn)?;
+        let scope = &self.scopes[module];
+        let path = if names[0] == "data" {
+            names.join(".")
+        } else if let Some(target) = scope.imports.get(names[0]) {
+            std::iter::once(target.as_str()).chain(names[1..].iter().copied()).collect::<Vec<_>>().join(".")
+        } else {
+            format!("{}.{}", scope.package, names.join("."))
+        };
+        self.clauses.get(&path).map(Vec::as_slice)
+    }
+}
+
+/// Finds the reads of one root variable: `input` in the modules, or a
+/// function's parameter that holds `base` of the input.
+struct Walk<'f, 'a> {
+    root: String,
+    base: Path,
+    functions: Option<&'f Functions<'a>>,
+    module: usize,
+    depth: u32,
     paths: Vec<Path>,
     whole: bool,
 }
@@ -81,14 +196,24 @@ fn constant_step(index: &Json) -> Option<Step> {
     }
 }
 
-impl Walk {
+impl<'f, 'a> Walk<'f, 'a> {
+    fn new(root: &str, base: Path, functions: Option<&'f Functions<'a>>, module: usize, depth: u32) -> Self {
+        Walk { root: root.to_string(), base, functions, module, depth, paths: Vec::new(), whole: false }
+    }
+
+    fn read(&mut self, steps: impl IntoIterator<Item = Step>) {
+        let mut path = self.base.clone();
+        path.extend(steps);
+        self.paths.push(path);
+    }
+
     fn visit(&mut self, node: &Json) {
         match node {
             Json::Array(items) => items.iter().for_each(|i| self.visit(i)),
             Json::Object(map) => {
                 match variant(node) {
                     Some(("RefDot" | "RefBrack" | "Var", _)) => return self.reference(node),
-                    Some(("Call", body)) if self.object_get(body) => return,
+                    Some(("Call", body)) if self.object_get(body) || self.function_call(body) => return,
                     _ => {}
                 }
                 if let Some(mods) = map.get("with_mods").and_then(Json::as_array)
@@ -104,7 +229,7 @@ impl Walk {
     }
 
     /// The root variable of a reference chain.
-    fn root_of<'a>(&self, mut node: &'a Json) -> Option<&'a str> {
+    fn root_of<'j>(&self, mut node: &'j Json) -> Option<&'j str> {
         loop {
             match variant(node)? {
                 ("RefDot" | "RefBrack", body) => node = &body["refr"],
@@ -114,8 +239,8 @@ impl Walk {
         }
     }
 
-    /// Records the constant prefix of a reference rooted at `input`, and
-    /// visits the index expressions that are not constants.
+    /// Records the constant prefix of a reference rooted at the root
+    /// variable, and visits the index expressions that are not constants.
     fn reference(&mut self, node: &Json) {
         let mut steps: Vec<Option<Step>> = Vec::new();
         let mut cur = node;
@@ -141,13 +266,13 @@ impl Walk {
                 }
             }
         };
-        if root == Some("input") {
-            self.paths.push(steps.into_iter().rev().map_while(|s| s).collect());
+        if root == Some(self.root.as_str()) {
+            self.read(steps.into_iter().rev().map_while(|s| s));
         }
     }
 
-    /// `object.get(REF, KEY or [KEYS], DEFAULT)` on an input reference with
-    /// constant keys reads only below REF.KEY….
+    /// `object.get(REF, KEY or [KEYS], DEFAULT)` on a reference to the root
+    /// with constant keys reads only below REF.KEY….
     fn object_get(&mut self, call: &Json) -> bool {
         let is_object_get = variant(&call["fcn"]).is_some_and(|(kind, body)| {
             kind == "RefDot" && body["field"][1] == "get" && self.root_of(&body["refr"]) == Some("object")
@@ -155,7 +280,7 @@ impl Walk {
         let Some(params) = call["params"].as_array().filter(|p| is_object_get && p.len() == 3) else {
             return false;
         };
-        let Some(mut path) = self.constant_input_path(&params[0]) else { return false };
+        let Some(mut path) = self.constant_path(&params[0]) else { return false };
         let keys = match variant(&params[1]) {
             Some(("Array", body)) => {
                 body["items"].as_array().map(|items| items.iter().map(constant_step).collect())
@@ -167,19 +292,55 @@ impl Walk {
             return false;
         };
         path.extend(keys);
-        self.paths.push(path);
+        self.read(path);
         self.visit(&params[2]);
         true
     }
 
-    /// The steps of a reference rooted at `input` whose steps are all constant.
-    fn constant_input_path(&self, mut node: &Json) -> Option<Path> {
+    /// A call of a function the modules define: what it reads of each
+    /// argument that is a constant reference to the root.
+    fn function_call(&mut self, call: &Json) -> bool {
+        let Some(clauses) = self.functions.and_then(|f| f.called(self.module, &call["fcn"])) else {
+            return false;
+        };
+        let Some(params) = call["params"].as_array() else { return false };
+        for (at, param) in params.iter().enumerate() {
+            let Some(steps) = self.constant_path(param) else {
+                self.visit(param);
+                continue;
+            };
+            let mut held = self.base.clone();
+            held.extend(steps);
+            for (rule, module) in clauses {
+                let Some(("Func", head)) = variant(&rule["head"]) else { continue };
+                let arg = head["args"].as_array().filter(|a| a.len() == params.len()).map(|a| &a[at]);
+                match arg.and_then(variant) {
+                    Some(("Var", var)) if var["value"] == "_" => {}
+                    Some(("Var", var)) if self.depth < MAX_CALL_DEPTH => {
+                        let name = var["value"].as_str().unwrap_or_default();
+                        let mut inner =
+                            Walk::new(name, held.clone(), self.functions, *module, self.depth + 1);
+                        inner.visit(&head["assign"]);
+                        inner.visit(&rule["bodies"]);
+                        self.paths.append(&mut inner.paths);
+                        self.whole |= inner.whole;
+                    }
+                    // A pattern, a constant or a call too deep: the whole argument.
+                    _ => self.paths.push(held.clone()),
+                }
+            }
+        }
+        true
+    }
+
+    /// The steps of a reference to the root whose steps are all constant.
+    fn constant_path(&self, mut node: &Json) -> Option<Path> {
         let mut steps = Vec::new();
         loop {
             match variant(node)? {
                 ("RefDot", body) => steps.push(Step::Key(body["field"][1].as_str()?.to_string())),
                 ("RefBrack", body) => steps.push(constant_step(&body["index"])?),
-                ("Var", body) if body["value"] == "input" => break,
+                ("Var", body) if body["value"] == self.root.as_str() => break,
                 _ => return None,
             }
             node = &variant(node)?.1["refr"];
@@ -193,24 +354,22 @@ impl Walk {
 mod tests {
     use super::*;
 
+    fn dotted_path(path: &Path) -> String {
+        let steps: Vec<String> = path
+            .iter()
+            .map(|s| match s {
+                Step::Key(k) => k.clone(),
+                Step::Index(i) => i.to_string(),
+            })
+            .collect();
+        steps.join(".")
+    }
+
     fn reads(rego: &str) -> Option<Vec<String>> {
         let mut engine = regorus::Engine::new();
         engine.add_policy("t.rego".into(), format!("package t\nimport rego.v1\n{rego}")).unwrap();
         let ast: Json = serde_json::from_str(&engine.get_ast_as_json().unwrap()).unwrap();
-        review_reads(&ast).map(|paths| {
-            paths
-                .iter()
-                .map(|p| {
-                    p.iter()
-                        .map(|s| match s {
-                            Step::Key(k) => k.clone(),
-                            Step::Index(i) => i.to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(".")
-                })
-                .collect()
-        })
+        review_reads(&ast).map(|paths| paths.iter().map(dotted_path).collect())
     }
 
     #[test]
@@ -227,7 +386,7 @@ mod tests {
             f(o) := o.spec.containers[0].image if true
             violation contains {"msg": f(input.review.object)} if input.review.object.spec.containers[0].name == "a""#,
         );
-        assert_eq!(got.unwrap(), ["kind.kind", "object"]);
+        assert_eq!(got.unwrap(), ["kind.kind", "object.metadata.name", "object.spec"]);
         let got = reads(
             r#"violation contains {"msg": "x"} if {
                 input.review.object.spec.containers[0].image == "a"
@@ -259,6 +418,55 @@ mod tests {
         );
         assert_eq!(reads(r#"violation contains {"msg": "x"} if { input[k] }"#), None);
         assert_eq!(reads(r#"violation contains {"msg": "x"} if { object.get(input, k, 1) }"#), None);
+    }
+
+    /// Reads of modules given as (file, source) pairs, Rego v0.
+    fn reads_v0(modules: &[&str]) -> Option<Vec<String>> {
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(true);
+        for (i, m) in modules.iter().enumerate() {
+            engine.add_policy(format!("m{i}.rego"), m.to_string()).unwrap();
+        }
+        let ast: Json = serde_json::from_str(&engine.get_ast_as_json().unwrap()).unwrap();
+        review_reads(&ast).map(|paths| paths.iter().map(dotted_path).collect())
+    }
+
+    const IS_UPDATE: &str =
+        "package lib.exclude_update\nis_update(review) { review.operation == \"UPDATE\" }\n";
+
+    #[test]
+    fn arguments_are_read_as_far_as_the_called_function_reads_them() {
+        // Gatekeeper's library shape: an imported lib function given the whole review.
+        let got = reads_v0(&[
+            "package t\nimport data.lib.exclude_update.is_update\nviolation[{\"msg\": m}] {\n not is_update(input.review)\n c := input.review.object.spec.containers[_]\n m := msg(c, input.review)\n}\nmsg(c, review) = m { m := sprintf(\"%v %v\", [c.name, kind(review)]) }\nkind(r) = k { k := r.kind.kind }\n",
+            IS_UPDATE,
+        ]);
+        assert_eq!(got.unwrap(), ["kind.kind", "object.spec.containers", "operation"]);
+        // Through an alias, a data path, and an unused parameter.
+        let got = reads_v0(&[
+            "package t\nimport data.lib.exclude_update as ex\nviolation[{\"msg\": \"x\"}] {\n not ex.is_update(input.review)\n data.lib.exclude_update.is_update(input.review.oldObject)\n ignore(input.review.object)\n}\nignore(_) = true\n",
+            IS_UPDATE,
+        ]);
+        assert_eq!(got.unwrap(), ["oldObject.operation", "operation"]);
+    }
+
+    #[test]
+    fn arguments_read_whole_when_the_function_cannot_be_followed() {
+        // A builtin; a parameter used as a value; a pattern parameter.
+        let got = reads_v0(&[
+            "package t\nviolation[{\"msg\": m}] {\n m := json.marshal(input.review.object.spec)\n same(input.review.oldObject.spec)\n first(input.review.object.metadata.labels)\n}\nsame(x) { y := x; y.a }\nfirst({\"a\": v}) { v }\n",
+        ]);
+        assert_eq!(got.unwrap(), ["object.metadata.labels", "object.spec", "oldObject.spec"]);
+        // A function defined in another package, not imported: a builtin of that name runs.
+        let got =
+            reads_v0(&["package t\nviolation[{\"msg\": \"x\"}] { is_update(input.review) }\n", IS_UPDATE]);
+        assert_eq!(got, None);
+        // A `with` may replace the function: not followed.
+        let got = reads_v0(&[
+            "package t\nimport data.lib.exclude_update.is_update\nviolation[{\"msg\": \"x\"}] { not is_update(input.review) with data.x as 1 }\n",
+            IS_UPDATE,
+        ]);
+        assert_eq!(got, None);
     }
 
     #[test]

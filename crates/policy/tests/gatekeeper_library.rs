@@ -68,9 +68,14 @@ fn cached_results_shared_by_replicas_match_fresh_evaluation() {
     };
     let mut replicas = 0;
     for (name, request) in &requests {
-        for replica in 0..3 {
+        for replica in 0..4 {
             let mut r = request.clone();
-            if replica > 0 {
+            if replica == 3 {
+                // The same object updated: templates that skip updates
+                // (`is_update(input.review)`) must not answer from a CREATE.
+                r["operation"] = serde_json::json!("UPDATE");
+                r["oldObject"] = r["object"].clone();
+            } else if replica > 0 {
                 let renamed =
                     format!("{}-{replica}", r["object"]["metadata"]["name"].as_str().unwrap_or("x"));
                 r["uid"] = serde_json::json!(format!("uid-{replica}"));
