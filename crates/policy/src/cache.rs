@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value as Json;
@@ -47,15 +48,19 @@ impl Eq for InputKey {}
 
 /// Constraint version → outcome, for one input.
 #[derive(Default)]
-pub(crate) struct Outcomes(Mutex<HashMap<u64, Outcome>>);
+pub(crate) struct Outcomes {
+    by_constraint: Mutex<HashMap<u64, Outcome>>,
+    /// Whether the input was looked up again since the shard last filled.
+    reused: AtomicBool,
+}
 
 impl Outcomes {
     pub fn get(&self, constraint: u64) -> Option<Outcome> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&constraint).cloned()
+        self.by_constraint.lock().unwrap_or_else(|e| e.into_inner()).get(&constraint).cloned()
     }
 
     pub fn put(&self, constraint: u64, outcome: Outcome) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(constraint, outcome);
+        self.by_constraint.lock().unwrap_or_else(|e| e.into_inner()).insert(constraint, outcome);
     }
 }
 
@@ -86,11 +91,17 @@ impl DecisionCache {
         let mut shard =
             self.shards[(key.hash >> 60) as usize % SHARDS].lock().unwrap_or_else(|e| e.into_inner());
         if let Some(found) = shard.get(&key) {
+            found.reused.store(true, Ordering::Relaxed);
             return Arc::clone(found);
         }
-        // A full shard starts over: cheaper than LRU bookkeeping on every hit.
+        // A full shard keeps the inputs looked up again since it last filled
+        // (one spec shared by many replicas) and drops the rest (each
+        // replica's own name): cheaper than LRU bookkeeping on every hit.
         if shard.len() >= self.per_shard {
-            shard.clear();
+            shard.retain(|_, outcomes| outcomes.reused.swap(false, Ordering::Relaxed));
+            if shard.len() >= self.per_shard / 2 {
+                shard.clear();
+            }
         }
         Arc::clone(shard.entry(key).or_default())
     }
@@ -196,4 +207,32 @@ fn descend<'a>(mut value: &'a Json, path: &[Step]) -> Option<&'a Json> {
         };
     }
     Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> Arc<[u8]> {
+        s.as_bytes().into()
+    }
+
+    #[test]
+    fn inputs_looked_up_again_outlive_a_flood_of_one_off_inputs() {
+        let cache = DecisionCache::new(1024);
+        let outcome: Outcome = Arc::new(vec![("denied".to_string(), None)]);
+        cache.outcomes(key("shared spec")).put(7, Arc::clone(&outcome));
+        cache.outcomes(key("one replica's name")).put(7, outcome);
+        for i in 0..20_000 {
+            cache.outcomes(key(&format!("replica {i}")));
+            if i % 10 == 0 {
+                assert!(cache.outcomes(key("shared spec")).get(7).is_some(), "evicted after {i} inputs");
+            }
+        }
+        assert!(cache.outcomes(key("one replica's name")).get(7).is_none());
+        // Bounded: no shard holds more than its share.
+        for shard in &cache.shards {
+            assert!(shard.lock().unwrap().len() <= cache.per_shard);
+        }
+    }
 }
