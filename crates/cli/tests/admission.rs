@@ -141,6 +141,15 @@ impl Server {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// Waits until the server has logged a line containing `text`.
+    fn wait_for_log(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.logs().contains(text) {
+            assert!(Instant::now() < deadline, "the server never logged {text:?}:\n{}", self.logs());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn terminate(&mut self) -> std::process::ExitStatus {
         sigterm(self.child.id());
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -401,12 +410,11 @@ fn reloads_a_replaced_certificate() {
         agent_trusting(&old_ca).get(&server.url("/healthz")).call().is_err(),
         "old certificate still served"
     );
-    assert!(server.logs().contains("serving certificate reloaded"));
+    server.wait_for_log("serving certificate reloaded");
     // A broken file keeps the current certificate in use.
     std::fs::write(tls.join("tls.crt"), "garbage").unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    server.wait_for_log("not reloaded");
     assert!(fresh.get(&server.url("/healthz")).call().is_ok());
-    assert!(server.logs().contains("not reloaded"), "{}", server.logs());
 }
 
 /// A raw TLS client, to hold a request half-sent across SIGTERM.

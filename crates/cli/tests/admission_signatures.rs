@@ -215,7 +215,7 @@ fn the_webhook_admits_signed_images_and_denies_the_rest() {
         [("SIG-no-signature", "Pod/unsigned", "HIGH"), ("SIG-untrusted-signature", "Pod/foreign", "HIGH")]
     );
 
-    let ttl = Duration::from_secs(6);
+    let ttl = Duration::from_secs(12);
     let webhook = Webhook::start(
         d,
         &[
@@ -226,7 +226,7 @@ fn the_webhook_admits_signed_images_and_denies_the_rest() {
             "--verify-key",
             "cosign.pub",
             "--verify-cache-ttl",
-            "6s",
+            "12s",
         ],
     );
 
