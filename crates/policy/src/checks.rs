@@ -4,7 +4,7 @@
 //! `violation_*`) return messages for one input document.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use regorus::{CompiledPolicy, Engine, Rc, Value};
 use serde_json::Value as Json;
@@ -81,7 +81,7 @@ impl CheckSet {
     pub fn load(paths: &[PathBuf]) -> Result<CheckSet, Error> {
         let mut files = Vec::new();
         for p in paths {
-            collect_rego(p, &mut files, 0)?;
+            crate::collect_files(p, is_module, &mut files, 0)?;
         }
         if files.len() > MAX_FILES {
             return Err(Error::Invalid {
@@ -185,32 +185,9 @@ impl CheckSet {
     }
 }
 
-fn collect_rego(path: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), Error> {
-    let meta = std::fs::metadata(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    if meta.is_file() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    if depth > 32 {
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name.starts_with('.') {
-            continue;
-        }
-        if p.is_dir() {
-            collect_rego(&p, out, depth + 1)?;
-        } else if name.ends_with(".rego") && !name.ends_with("_test.rego") {
-            out.push(p);
-        }
-    }
-    Ok(())
+/// Rego modules, without their tests.
+fn is_module(name: &str) -> bool {
+    name.ends_with(".rego") && !name.ends_with("_test.rego")
 }
 
 /// The value of a rule that depends on no input (`__rego_metadata__`), if defined.

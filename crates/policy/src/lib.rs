@@ -193,7 +193,7 @@ impl Gatekeeper {
     /// Templates load before constraints, whatever the file order.
     pub fn load_path(&mut self, path: &Path) -> Result<Vec<LoadWarning>, Error> {
         let mut files = Vec::new();
-        collect_files(path, &mut files, 0)?;
+        collect_files(path, is_manifest, &mut files, 0)?;
         let mut templates = Vec::new();
         let mut constraints = Vec::new();
         for file in files {
@@ -581,7 +581,14 @@ fn violations_of(result: &regorus::Value) -> Vec<(String, Option<Json>)> {
 /// Directory walks stop this deep; policy trees are shallow.
 const MAX_WALK_DEPTH: usize = 32;
 
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), Error> {
+/// The files under `path` (itself, if a file) whose names `wanted` accepts,
+/// sorted per directory; hidden entries are skipped.
+pub(crate) fn collect_files(
+    path: &Path,
+    wanted: fn(&str) -> bool,
+    out: &mut Vec<PathBuf>,
+    depth: usize,
+) -> Result<(), Error> {
     let meta = std::fs::metadata(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     if meta.is_file() {
         out.push(path.to_path_buf());
@@ -601,10 +608,15 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()
             continue;
         }
         if p.is_dir() {
-            collect_files(&p, out, depth + 1)?;
-        } else if [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext)) {
+            collect_files(&p, wanted, out, depth + 1)?;
+        } else if wanted(&name) {
             out.push(p);
         }
     }
     Ok(())
+}
+
+/// Manifests: YAML and JSON files.
+pub(crate) fn is_manifest(name: &str) -> bool {
+    [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
 }

@@ -71,7 +71,7 @@ pub fn run(path: &Path) -> Result<SuiteReport, Error> {
 /// document, in path order.
 pub fn run_all(dir: &Path) -> Result<Vec<SuiteReport>, Error> {
     let mut files = Vec::new();
-    crate::collect_files(dir, &mut files, 0)?;
+    crate::collect_files(dir, crate::is_manifest, &mut files, 0)?;
     let mut out = Vec::new();
     for f in files {
         let text = yaml::read_text(&f)?;

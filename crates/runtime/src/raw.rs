@@ -11,9 +11,10 @@ pub const SENSOR_ABI: u32 = 2;
 const HDR_SIZE: usize = 152;
 
 /// What a sensor record reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Kind {
     /// A syscall returned.
+    #[default]
     Syscall,
     /// A successful execve/execveat.
     Exec,
@@ -57,7 +58,7 @@ pub struct SockInfo {
 }
 
 /// One decoded sensor record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RawEvent {
     /// Nanoseconds since boot (CLOCK_BOOTTIME).
     pub ts_boot_ns: u64,
@@ -211,20 +212,7 @@ impl RawEvent {
             tty: u32_at(b, 124),
             fd_mode: u32_at(b, 128),
             comm: cstr(&b[136..152]),
-            path1: None,
-            path2: None,
-            path3: None,
-            dir1: None,
-            dir2: None,
-            filename: None,
-            exe: None,
-            cwd: None,
-            argv: Vec::new(),
-            exe_info: None,
-            pids: None,
-            sock: None,
-            sockaddr: None,
-            fd_path: None,
+            ..RawEvent::default()
         };
         let data_len = u32_at(b, 132) as usize;
         let data = &b[HDR_SIZE..b.len().min(HDR_SIZE + data_len)];

@@ -901,20 +901,7 @@ mod tests {
             tty: 0,
             fd_mode: 0,
             comm: "sh".into(),
-            path1: None,
-            path2: None,
-            path3: None,
-            dir1: None,
-            dir2: None,
-            filename: None,
-            exe: None,
-            cwd: None,
-            argv: Vec::new(),
-            exe_info: None,
-            pids: None,
-            sock: None,
-            sockaddr: None,
-            fd_path: None,
+            ..RawEvent::default()
         }
     }
 
