@@ -1,7 +1,7 @@
 //! ConstraintTemplates: their Rego compiled once per set of inventory data.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use regorus::languages::rego::compiler::Compiler;
@@ -191,6 +191,9 @@ pub(crate) struct Template {
     /// The parts of `input.review` the Rego reads; `None` when it may read
     /// all of it.
     pub reads: Option<Vec<crate::reads::Path>>,
+    /// Idle VMs with the program and data loaded. Each run resets a VM's
+    /// state, and a reused one keeps its register and stack allocations.
+    idle: Mutex<Vec<RegoVM>>,
 }
 
 /// Builtins whose result is not a function of the input.
@@ -199,6 +202,9 @@ const VOLATILE_BUILTINS: [&str; 5] = ["rand.intn", "time.now_ns", "uuid.rfc4122"
 /// Instructions one evaluation may run in the VM; far above what any
 /// library template needs, low enough to stop a runaway policy.
 const MAX_INSTRUCTIONS: usize = 50_000_000;
+
+/// Idle VMs kept per template: one per thread that evaluates at once.
+const MAX_IDLE_VMS: usize = 8;
 
 /// VM instructions between clock reads when a deadline is set.
 const TIMER_CHECK_INTERVAL: NonZeroU32 = NonZeroU32::new(1024).unwrap();
@@ -260,7 +266,16 @@ impl Template {
         };
         let cacheable = !src.modules.iter().any(|m| VOLATILE_BUILTINS.iter().any(|b| m.contains(b)));
         let reads_uid = src.modules.iter().any(|m| m.contains("uid"));
-        Ok(Template { src, policy, program, data: data.clone(), cacheable, reads_uid, reads })
+        Ok(Template {
+            src,
+            policy,
+            program,
+            data: data.clone(),
+            cacheable,
+            reads_uid,
+            reads,
+            idle: Mutex::new(Vec::new()),
+        })
     }
 
     /// Evaluate the `violation` rule for one input; the bytecode VM stops
@@ -268,22 +283,35 @@ impl Template {
     pub fn eval(&self, input: regorus::Value, deadline: Option<Instant>) -> Result<regorus::Value, String> {
         match &self.program {
             Some(program) => {
-                let mut vm = RegoVM::new();
-                vm.set_max_instructions(MAX_INSTRUCTIONS);
+                let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let mut vm = match idle {
+                    Some(vm) => vm,
+                    None => {
+                        let mut vm = RegoVM::new();
+                        vm.set_max_instructions(MAX_INSTRUCTIONS);
+                        vm.load_program(Arc::clone(program));
+                        vm.set_data(self.data.clone()).map_err(|e| format!("{e:#}"))?;
+                        vm
+                    }
+                };
+                let mut timer = None;
                 if let Some(deadline) = deadline {
                     let limit = deadline.saturating_duration_since(Instant::now());
                     if limit.is_zero() {
                         return Err("the evaluation deadline passed".to_string());
                     }
-                    vm.set_execution_timer_config(Some(ExecutionTimerConfig {
-                        limit,
-                        check_interval: TIMER_CHECK_INTERVAL,
-                    }));
+                    timer = Some(ExecutionTimerConfig { limit, check_interval: TIMER_CHECK_INTERVAL });
                 }
-                vm.load_program(Arc::clone(program));
-                vm.set_data(self.data.clone()).map_err(|e| format!("{e:#}"))?;
+                vm.set_execution_timer_config(timer);
                 vm.set_input(input);
-                vm.execute().map_err(|e| e.to_string())
+                let result = vm.execute().map_err(|e| e.to_string());
+                // The input is not kept alive by an idle VM.
+                vm.set_input(regorus::Value::Undefined);
+                let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+                if result.is_ok() && idle.len() < MAX_IDLE_VMS {
+                    idle.push(vm);
+                }
+                result
             }
             None => self.policy.eval_with_input(input).map_err(|e| format!("{e:#}")),
         }
