@@ -331,6 +331,38 @@ fn key_names(keys: &[PublicKey]) -> String {
         .join(", ")
 }
 
+/// What cosign stored beside an image: the layers of one media type under
+/// the tag named after the image's digest.
+struct Attached {
+    /// The image as the user named it.
+    shown: String,
+    digest: String,
+    tag: Reference,
+    layers: Vec<Descriptor>,
+}
+
+/// The image's signatures or attestations (`kind`), an error naming the tag
+/// when there are none.
+fn attached(
+    client: &RegistryClient,
+    image: &Reference,
+    kind: &'static str,
+    tag_for: fn(&str) -> String,
+    media_type: &str,
+) -> Result<Attached, SignError> {
+    let shown = image.to_string();
+    let digest = client.resolve_digest(image)?;
+    let tag = image.with_tag(&tag_for(&digest))?;
+    let none = || SignError::NoSignatures { image: shown.clone(), kind, tag: tag.to_string() };
+    let manifest = existing(client, &tag)?.ok_or_else(none)?;
+    let layers: Vec<Descriptor> =
+        manifest.layers.into_iter().filter(|l| l.media_type == media_type).collect();
+    if layers.is_empty() {
+        return Err(none());
+    }
+    Ok(Attached { shown, digest, tag, layers })
+}
+
 /// A layer's blob, with a digest mismatch told apart as tampering.
 fn layer_blob(
     client: &RegistryClient,
@@ -378,17 +410,8 @@ pub fn verify_image(
     keys: &[PublicKey],
     annotations: &BTreeMap<String, String>,
 ) -> Result<Verified, SignError> {
-    let shown = image.to_string();
-    let digest = client.resolve_digest(image)?;
-    let tag = image.with_tag(&signature_tag(&digest))?;
-    let no_signatures =
-        || SignError::NoSignatures { image: shown.clone(), kind: "signatures", tag: tag.to_string() };
-    let manifest = existing(client, &tag)?.ok_or_else(no_signatures)?;
-    let layers: Vec<&Descriptor> =
-        manifest.layers.iter().filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE).collect();
-    if layers.is_empty() {
-        return Err(no_signatures());
-    }
+    let Attached { shown, digest, tag, layers } =
+        attached(client, image, "signatures", signature_tag, SIMPLE_SIGNING_MEDIA_TYPE)?;
     let mut verified = Vec::new();
     let mut rejections = Vec::new();
     for layer in &layers {
@@ -598,18 +621,9 @@ pub fn verify_attestations(
     keys: &[PublicKey],
     wanted_type: Option<&str>,
 ) -> Result<(String, Vec<VerifiedAttestation>), SignError> {
-    let shown = image.to_string();
-    let digest = client.resolve_digest(image)?;
+    let Attached { shown, digest, tag, layers } =
+        attached(client, image, "attestations", attestation_tag, DSSE_MEDIA_TYPE)?;
     let (algorithm, hex_digest) = digest.split_once(':').unwrap_or(("sha256", &digest));
-    let tag = image.with_tag(&attestation_tag(&digest))?;
-    let none =
-        || SignError::NoSignatures { image: shown.clone(), kind: "attestations", tag: tag.to_string() };
-    let manifest = existing(client, &tag)?.ok_or_else(none)?;
-    let layers: Vec<&Descriptor> =
-        manifest.layers.iter().filter(|l| l.media_type == DSSE_MEDIA_TYPE).collect();
-    if layers.is_empty() {
-        return Err(none());
-    }
     let mut passed = Vec::new();
     let mut other_types = Vec::new();
     let mut rejections = Vec::new();
