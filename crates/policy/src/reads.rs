@@ -13,6 +13,7 @@
 //! When `input` is used in a way that is not a prefix (passed whole, replaced
 //! with `with`), the template is taken to read everything.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use serde_json::Value as Json;
@@ -29,6 +30,11 @@ pub(crate) type Path = Vec<Step>;
 
 /// How deep calls are followed; a value passed deeper counts as read whole.
 const MAX_CALL_DEPTH: u32 = 8;
+
+/// How many function bodies one template's walk may enter in all, so that
+/// functions calling each other many times over cannot make loading slow;
+/// past it, arguments count as read whole.
+const MAX_FOLLOWED_CALLS: u32 = 4096;
 
 /// The prefixes of `input.review` the modules (regorus's AST as JSON) read,
 /// none a prefix of another; `None` when they may read all of it.
@@ -117,6 +123,8 @@ struct Scope {
 struct Functions<'a> {
     scopes: Vec<Scope>,
     clauses: HashMap<String, Vec<(&'a Json, usize)>>,
+    /// Function bodies that may still be entered.
+    budget: Cell<u32>,
 }
 
 impl<'a> Functions<'a> {
@@ -148,7 +156,14 @@ impl<'a> Functions<'a> {
             }
             scopes.push(Scope { package, imports });
         }
-        Functions { scopes, clauses }
+        Functions { scopes, clauses, budget: Cell::new(MAX_FOLLOWED_CALLS) }
+    }
+
+    /// Takes one function body from the budget, if any is left.
+    fn enter(&self) -> bool {
+        let left = self.budget.get();
+        self.budget.set(left.saturating_sub(1));
+        left > 0
     }
 
     /// The clauses a call in `module` runs, when it names a function of
@@ -316,7 +331,9 @@ impl<'f, 'a> Walk<'f, 'a> {
                 let arg = head["args"].as_array().filter(|a| a.len() == params.len()).map(|a| &a[at]);
                 match arg.and_then(variant) {
                     Some(("Var", var)) if var["value"] == "_" => {}
-                    Some(("Var", var)) if self.depth < MAX_CALL_DEPTH => {
+                    Some(("Var", var))
+                        if self.depth < MAX_CALL_DEPTH && self.functions.is_some_and(Functions::enter) =>
+                    {
                         let name = var["value"].as_str().unwrap_or_default();
                         let mut inner =
                             Walk::new(name, held.clone(), self.functions, *module, self.depth + 1);
@@ -325,7 +342,8 @@ impl<'f, 'a> Walk<'f, 'a> {
                         self.paths.append(&mut inner.paths);
                         self.whole |= inner.whole;
                     }
-                    // A pattern, a constant or a call too deep: the whole argument.
+                    // A pattern, a constant, or a call too deep or past the budget:
+                    // the whole argument.
                     _ => self.paths.push(held.clone()),
                 }
             }
@@ -467,6 +485,20 @@ mod tests {
             IS_UPDATE,
         ]);
         assert_eq!(got, None);
+    }
+
+    #[test]
+    fn functions_calling_each_other_many_times_stay_cheap_to_follow() {
+        // Eight levels of ten calls each would be 10^8 bodies to walk.
+        let mut rego = String::from("package t\nviolation[{\"msg\": \"x\"}] { f1(input.review) }\n");
+        for level in 1..=8 {
+            let calls = vec![format!("f{}(r)", level + 1); 10].join("; ");
+            rego.push_str(&format!("f{level}(r) {{ {calls} }}\n"));
+        }
+        rego.push_str("f9(r) { r.operation == \"UPDATE\" }\n");
+        let started = std::time::Instant::now();
+        assert_eq!(reads_v0(&[&rego]), None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
     }
 
     #[test]
