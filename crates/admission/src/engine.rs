@@ -60,6 +60,15 @@ pub struct Review<'a> {
     pub deadline: Option<Instant>,
 }
 
+impl Review<'_> {
+    /// Whether the request can bring container images: not a DELETE, and
+    /// the object itself or its ephemeral containers, not another subresource.
+    pub fn changes_images(&self) -> bool {
+        self.operation != "DELETE"
+            && (self.sub_resource.is_empty() || self.sub_resource == "ephemeralcontainers")
+    }
+}
+
 /// One stage of the pipeline (Pod Security, image rules, Gatekeeper).
 pub trait Validator: Send + Sync {
     fn name(&self) -> &'static str;

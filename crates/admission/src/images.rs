@@ -102,30 +102,36 @@ impl Validator for ImageRules {
     }
 
     fn validate(&self, r: &Review<'_>) -> Result<Vec<Finding>, Error> {
-        if self.is_empty()
-            || r.operation == "DELETE"
-            || !(r.sub_resource.is_empty() || r.sub_resource == "ephemeralcontainers")
-        {
+        if self.is_empty() || !r.changes_images() {
             return Ok(Vec::new());
         }
-        let Some(pod) = pod_of(r.object) else { return Ok(Vec::new()) };
         let mut findings = Vec::new();
-        for key in ["initContainers", "containers", "ephemeralContainers"] {
-            for c in pod.spec.get(key).and_then(Value::as_array).into_iter().flatten() {
-                let name = c.get("name").and_then(Value::as_str).unwrap_or("");
-                let image = c.get("image").and_then(Value::as_str).unwrap_or("");
-                for (rule, why) in self.check(image) {
-                    findings.push(Finding {
-                        source: SOURCE,
-                        rule: rule.to_string(),
-                        message: format!("[{rule}] container {name:?} image {image:?} {why}"),
-                        action: Action::Deny,
-                    });
-                }
+        for (name, image) in container_images(r.object) {
+            for (rule, why) in self.check(image) {
+                findings.push(Finding {
+                    source: SOURCE,
+                    rule: rule.to_string(),
+                    message: format!("[{rule}] container {name:?} image {image:?} {why}"),
+                    action: Action::Deny,
+                });
             }
         }
         Ok(findings)
     }
+}
+
+/// Every container of a Pod or of a workload's pod template, init and
+/// ephemeral ones included: (name, image), `""` for what is missing.
+pub(crate) fn container_images(object: &Value) -> Vec<(&str, &str)> {
+    let Some(pod) = pod_of(object) else { return Vec::new() };
+    let mut out = Vec::new();
+    for key in ["initContainers", "containers", "ephemeralContainers"] {
+        for c in pod.spec.get(key).and_then(Value::as_array).into_iter().flatten() {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or("");
+            out.push((name, c.get("image").and_then(Value::as_str).unwrap_or("")));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

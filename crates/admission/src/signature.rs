@@ -13,13 +13,12 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rampart_artifact::image::{ImageError, RegistryClient};
-use rampart_podsecurity::pod_of;
 use rampart_sign::{PublicKey, SignError, Verifier};
 use serde_json::{Map, Value, json};
 
 use crate::Error;
 use crate::engine::{Action, Finding, Review, Validator};
-use crate::images::ImageRef;
+use crate::images::{ImageRef, container_images};
 
 const SOURCE: &str = "signatures";
 
@@ -186,17 +185,9 @@ impl Failure {
 
 /// Every container image of a pod spec: (container name, image).
 fn images_of(object: &Value) -> Vec<(&str, &str)> {
-    let Some(pod) = pod_of(object) else { return Vec::new() };
-    let mut out = Vec::new();
-    for key in ["initContainers", "containers", "ephemeralContainers"] {
-        for c in pod.spec.get(key).and_then(Value::as_array).into_iter().flatten() {
-            let name = c.get("name").and_then(Value::as_str).unwrap_or("");
-            if let Some(image) = c.get("image").and_then(Value::as_str).filter(|i| !i.is_empty()) {
-                out.push((name, image));
-            }
-        }
-    }
-    out
+    let mut images = container_images(object);
+    images.retain(|(_, image)| !image.is_empty());
+    images
 }
 
 impl Validator for SignaturePolicy {
@@ -205,10 +196,7 @@ impl Validator for SignaturePolicy {
     }
 
     fn validate(&self, r: &Review<'_>) -> Result<Vec<Finding>, Error> {
-        if self.rules.is_empty()
-            || r.operation == "DELETE"
-            || !(r.sub_resource.is_empty() || r.sub_resource == "ephemeralcontainers")
-        {
+        if self.rules.is_empty() || !r.changes_images() {
             return Ok(Vec::new());
         }
         // An update is judged on the images it brings: scaling a Deployment
