@@ -2,7 +2,6 @@
 //! tests (`test`), audits of manifests at rest (`audit`), and what a cluster
 //! needs to run the webhook (`certs`, `manifests`).
 
-use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -385,19 +384,7 @@ struct Doc {
 const MAX_MANIFEST_BYTES: u64 = 64 * 1024 * 1024;
 
 fn read_manifest_file(path: &Path) -> Result<Vec<Doc>> {
-    let mut content = Vec::new();
-    if path.as_os_str() == "-" {
-        std::io::stdin().take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut content).context("reading stdin")?;
-    } else {
-        std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut content))
-            .with_context(|| format!("reading {}", path.display()))?;
-    }
-    if content.len() as u64 > MAX_MANIFEST_BYTES {
-        bail!("{}: larger than {MAX_MANIFEST_BYTES} bytes", path.display());
-    }
-    let text =
-        String::from_utf8(content).map_err(|e| anyhow::anyhow!("{}: not UTF-8: {e}", path.display()))?;
+    let text = crate::input::read_text(path, MAX_MANIFEST_BYTES)?;
     parse_manifests(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 

@@ -2,7 +2,6 @@
 //! flags (or their `rampart.yaml` keys) to rules, keys and a registry client.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use rampart_admission::{Action, SignaturePolicy, SignatureRule, docker_config_of
 use rampart_artifact::image::{RegistryClient, RegistryOptions, default_docker_config};
 use rampart_sign::PublicKey;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{Context, UsageError};
@@ -103,29 +103,22 @@ pub fn deployment_parts(
     labels: &Value,
 ) -> Result<DeploymentParts> {
     let mut parts = DeploymentParts::default();
-    match (a.images.is_empty(), a.keys.is_empty()) {
-        (true, true) => {}
-        (false, false) => {
-            let mut data = serde_json::Map::new();
-            for (i, path) in a.keys.iter().enumerate() {
-                let pem = key_file(path)?.to_pem();
-                let file = format!("key-{i}.pub");
-                parts.args.push(format!("--verify-key=/etc/rampart/signature-keys/{file}"));
-                data.insert(file, Value::String(pem));
-            }
-            parts.args.extend(a.images.iter().map(|p| format!("--verify-images={p}")));
-            let config_map = format!("{name}-signature-keys");
-            parts.objects.push(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": config_map, "namespace": ns, "labels": labels}, "data": data}));
-            parts
-                .volumes
-                .push(serde_json::json!({"name": "signature-keys", "configMap": {"name": config_map}}));
-            parts.mounts.push(
-                serde_json::json!({"name": "signature-keys", "mountPath": "/etc/rampart/signature-keys", "readOnly": true}),
-            );
+    if patterns_with_keys(&a.images, &a.keys)? {
+        let mut data = serde_json::Map::new();
+        for (i, path) in a.keys.iter().enumerate() {
+            let pem = key_file(path)?.to_pem();
+            let file = format!("key-{i}.pub");
+            parts.args.push(format!("--verify-key=/etc/rampart/signature-keys/{file}"));
+            data.insert(file, Value::String(pem));
         }
-        (false, true) => bail!(UsageError("--verify-images needs at least one --verify-key".into())),
-        (true, false) => bail!(UsageError("--verify-key needs at least one --verify-images pattern".into())),
+        parts.args.extend(a.images.iter().map(|p| format!("--verify-images={p}")));
+        let config_map = format!("{name}-signature-keys");
+        parts.objects.push(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": config_map, "namespace": ns, "labels": labels}, "data": data}));
+        parts.volumes.push(serde_json::json!({"name": "signature-keys", "configMap": {"name": config_map}}));
+        parts.mounts.push(
+            serde_json::json!({"name": "signature-keys", "mountPath": "/etc/rampart/signature-keys", "readOnly": true}),
+        );
     }
     if let Some(secret) = &a.credentials_secret {
         // The Secret's .dockerconfigjson, mounted, is a Docker config.json.
@@ -170,16 +163,13 @@ const MAX_FILE_BYTES: u64 = 4 << 20;
 /// The signature validator the flags ask for, if any.
 pub fn build(ctx: &Context, a: &SignatureArgs) -> Result<Option<SignaturePolicy>> {
     let mut rules = Vec::new();
-    match (a.images.is_empty(), a.keys.is_empty()) {
-        (true, true) => {}
-        (false, false) => rules.push(SignatureRule {
+    if patterns_with_keys(&a.images, &a.keys)? {
+        rules.push(SignatureRule {
             images: a.images.clone(),
             keys: a.keys.iter().map(|p| key_file(p)).collect::<Result<_>>()?,
             annotations: annotations(&a.annotations)?,
             action: a.action.action(),
-        }),
-        (false, true) => bail!(UsageError("--verify-images needs at least one --verify-key".into())),
-        (true, false) => bail!(UsageError("--verify-key needs at least one --verify-images pattern".into())),
+        });
     }
     if a.images.is_empty() && !a.annotations.is_empty() {
         bail!(UsageError("--verify-annotation applies to --verify-images, and none is given".into()));
@@ -211,14 +201,8 @@ fn registry_client(files: &[PathBuf], insecure: bool) -> Result<RegistryClient> 
     }
     let mut configs = Vec::new();
     for path in files {
-        let what = path.display().to_string();
-        let text = read_text(path)?;
-        let document: Value = if text.trim_start().starts_with('{') {
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{what}: line {}: {e}", e.line()))?
-        } else {
-            serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{what}: {e}"))?
-        };
-        configs.push(docker_config_of(&document, &what)?);
+        let document: Value = read_document(path)?;
+        configs.push(docker_config_of(&document, &path.display().to_string())?);
     }
     let merged = merge_docker_configs(&configs).to_string();
     let what = files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
@@ -228,12 +212,7 @@ fn registry_client(files: &[PathBuf], insecure: bool) -> Result<RegistryClient> 
 
 fn policy_file(path: &Path) -> Result<Vec<SignatureRule>> {
     let what = path.display().to_string();
-    let text = read_text(path)?;
-    let file: PolicyFile = if text.trim_start().starts_with('{') {
-        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{what}: line {}: {e}", e.line()))?
-    } else {
-        serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{what}: {e}"))?
-    };
+    let file: PolicyFile = read_document(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     file.rules
         .into_iter()
@@ -270,14 +249,29 @@ fn key_file(path: &Path) -> Result<PublicKey> {
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
-        .with_context(|| format!("reading {}", path.display()))?;
-    if text.len() as u64 > MAX_FILE_BYTES {
-        bail!("{}: larger than {MAX_FILE_BYTES} bytes", path.display());
+    crate::input::read_text(path, MAX_FILE_BYTES)
+}
+
+/// A JSON or YAML file. JSON goes to the JSON parser: Docker writes its
+/// config.json indented with tabs, which YAML does not allow.
+fn read_document<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let what = path.display();
+    let text = read_text(path)?;
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{what}: line {}: {e}", e.line()))
+    } else {
+        serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{what}: {e}"))
     }
-    Ok(text)
+}
+
+/// Whether image patterns and keys are given for a rule: both or neither.
+fn patterns_with_keys(images: &[String], keys: &[PathBuf]) -> Result<bool> {
+    match (images.is_empty(), keys.is_empty()) {
+        (true, true) => Ok(false),
+        (false, false) => Ok(true),
+        (false, true) => bail!(UsageError("--verify-images needs at least one --verify-key".into())),
+        (true, false) => bail!(UsageError("--verify-key needs at least one --verify-images pattern".into())),
+    }
 }
 
 fn annotations(pairs: &[String]) -> Result<BTreeMap<String, String>> {

@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod db;
 mod image;
+mod input;
 mod misconfig;
 mod output;
 mod rules;

@@ -1,9 +1,8 @@
 //! `rampart config`: Dockerfiles and Kubernetes manifests, from a path or stdin.
 
-use std::io::Read;
 use std::path::Path;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use rampart_config::ConfigKind;
 use rampart_types::{ArtifactType, Metadata};
 
@@ -19,11 +18,7 @@ const MAX_STDIN_BYTES: u64 = 64 * 1024 * 1024;
 pub fn run(ctx: &Context, args: ConfigArgs) -> Result<u8> {
     let plan = OutputPlan::from_options(&args.report, false)?;
     if args.target.as_os_str() == "-" {
-        let mut content = Vec::new();
-        std::io::stdin().take(MAX_STDIN_BYTES + 1).read_to_end(&mut content).context("reading stdin")?;
-        if content.len() as u64 > MAX_STDIN_BYTES {
-            bail!("stdin: more than {MAX_STDIN_BYTES} bytes");
-        }
+        let content = crate::input::read_bounded(&args.target, MAX_STDIN_BYTES)?;
         let kind = sniff(&content);
         let mut warnings = Vec::new();
         let checks = crate::user_checks::load(&args.config_check, true)?;

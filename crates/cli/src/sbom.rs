@@ -1,8 +1,6 @@
 //! `rampart sbom`: scan the packages an SBOM lists, without the artifact.
 
-use std::io::Read;
-
-use anyhow::{Context as _, Result, bail};
+use anyhow::Result;
 use rampart_catalog::os;
 use rampart_catalog::sbom::{Sbom, SbomFormat, decode};
 use rampart_detect::Detector;
@@ -19,12 +17,7 @@ const MAX_SBOM_BYTES: u64 = 512 * 1024 * 1024;
 pub fn run(ctx: &Context, args: SbomArgs) -> Result<u8> {
     let plan = OutputPlan::from_options(&args.report, args.vuln.ignore_unfixed)?;
     let display = args.target.display().to_string();
-    let file = std::fs::File::open(&args.target).with_context(|| format!("{display}: cannot open"))?;
-    let mut content = Vec::new();
-    file.take(MAX_SBOM_BYTES + 1).read_to_end(&mut content).with_context(|| format!("reading {display}"))?;
-    if content.len() as u64 > MAX_SBOM_BYTES {
-        bail!("{display}: larger than {MAX_SBOM_BYTES} bytes");
-    }
+    let content = crate::input::read_bounded(&args.target, MAX_SBOM_BYTES)?;
     let sbom = decode(&display, &content).map_err(|e| anyhow::anyhow!("{e}"))?;
     let kind = match sbom.format {
         SbomFormat::CycloneDx => ArtifactType::Cyclonedx,
