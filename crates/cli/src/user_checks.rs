@@ -72,10 +72,10 @@ pub fn run(
 }
 
 fn finding(kind: ConfigKind, input: &rampart_config::RegoInput, f: CheckFinding) -> Misconfiguration {
-    let (check_kind, provider) = match kind {
-        ConfigKind::Dockerfile => ("Dockerfile Security Check", "Dockerfile"),
-        ConfigKind::Kubernetes => ("Kubernetes Security Check", "Kubernetes"),
-        ConfigKind::Terraform => ("Terraform Security Check", "Terraform"),
+    let provider = match kind {
+        ConfigKind::Dockerfile => "Dockerfile",
+        ConfigKind::Kubernetes => "Kubernetes",
+        ConfigKind::Terraform => "Terraform",
     };
     // Without lines from the check, the finding covers its input document.
     let (start_line, end_line) = if f.start_line > 0 {
@@ -84,7 +84,7 @@ fn finding(kind: ConfigKind, input: &rampart_config::RegoInput, f: CheckFinding)
         (input.start_line, input.end_line)
     };
     Misconfiguration {
-        kind: check_kind.into(),
+        kind: kind.check_kind().into(),
         id: f.meta.id,
         title: f.meta.title,
         description: f.meta.description,

@@ -34,6 +34,15 @@ pub enum ConfigKind {
 }
 
 impl ConfigKind {
+    /// The `Type` findings of this kind carry in reports, as Trivy names it.
+    pub fn check_kind(self) -> &'static str {
+        match self {
+            ConfigKind::Dockerfile => "Dockerfile Security Check",
+            ConfigKind::Kubernetes => "Kubernetes Security Check",
+            ConfigKind::Terraform => "Terraform Security Check",
+        }
+    }
+
     /// The kind of a file, judged by its name only: `Dockerfile`,
     /// `Dockerfile.*`, `*.dockerfile`, `Containerfile`; `*.yaml`, `*.yml`, `*.json`; `*.tf`, `*.tf.json`.
     pub fn detect(path: &Path) -> Option<ConfigKind> {

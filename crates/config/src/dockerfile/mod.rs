@@ -64,7 +64,7 @@ fn finding(check: &Check, model: &model::Model, hit: Hit) -> Misconfiguration {
     };
     let resource = hit.stage.and_then(|s| model.stages[s].name.clone()).unwrap_or_default();
     Misconfiguration {
-        kind: "Dockerfile Security Check".into(),
+        kind: crate::ConfigKind::Dockerfile.check_kind().into(),
         id: check.id.into(),
         title: check.title.into(),
         description: check.description.into(),

@@ -150,7 +150,7 @@ impl Sink<'_> {
             None => Vec::new(),
         };
         self.failures.push(Misconfiguration {
-            kind: "Kubernetes Security Check".into(),
+            kind: crate::ConfigKind::Kubernetes.check_kind().into(),
             id: check.id.into(),
             title: check.title.into(),
             description: check.description.into(),

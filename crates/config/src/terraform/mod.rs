@@ -132,7 +132,7 @@ impl Sink<'_> {
             None => String::new(),
         };
         self.failures.push(Misconfiguration {
-            kind: "Terraform Security Check".into(),
+            kind: crate::ConfigKind::Terraform.check_kind().into(),
             id: check.id.into(),
             title: check.title.into(),
             description: check.description.into(),
