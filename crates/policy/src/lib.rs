@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Deserialize;
@@ -400,11 +401,14 @@ impl Gatekeeper {
         };
         let subjects: Vec<&Json> = [object, old_object].into_iter().flatten().collect();
 
-        let mut review: Option<regorus::Value> = None;
-        let mut kept: [Option<std::sync::Arc<cache::Outcomes>>; 2] = [None, None];
-        // The outcomes kept for each set of parts of this review that
-        // templates read; templates reading the same parts share them.
-        let mut read_parts: Vec<(&[reads::Path], std::sync::Arc<cache::Outcomes>)> = Vec::new();
+        let mut input = ReviewInput {
+            request,
+            subject,
+            namespace,
+            review: None,
+            by_request: [None, None],
+            by_parts: Vec::new(),
+        };
         let mut out = Vec::new();
         for ((c_kind, c_name), c) in &self.constraints {
             if !c.matcher.kind_matches(group, kind) {
@@ -443,61 +447,7 @@ impl Gatekeeper {
                 }
                 Ok(true) => {}
             }
-            let kept = (self.decisions.enabled() && template.cacheable).then(|| {
-                let with_uid = template.reads_uid;
-                kept[usize::from(with_uid)]
-                    .get_or_insert_with(|| {
-                        self.decisions.outcomes(cache::input_bytes(request, namespace, with_uid))
-                    })
-                    .clone()
-            });
-            let cached = kept.as_ref().and_then(|k| k.get(c.seq));
-            let outcome = match cached {
-                Some(hit) => hit,
-                None => {
-                    let by_reads =
-                        kept.is_some().then_some(template.reads.as_deref()).flatten().map(|reads| {
-                            let found = read_parts.iter().find(|(parts, _)| *parts == reads);
-                            match found {
-                                Some((_, outcomes)) => outcomes.clone(),
-                                None => {
-                                    let bytes = cache::reads_bytes(reads, request, subject, namespace);
-                                    let outcomes = self.by_reads.outcomes(bytes);
-                                    read_parts.push((reads, outcomes.clone()));
-                                    outcomes
-                                }
-                            }
-                        });
-                    let outcome = match by_reads.as_ref().and_then(|r| r.get(c.seq)) {
-                        Some(hit) => hit,
-                        None => {
-                            let review =
-                                review.get_or_insert_with(|| review_value(request, subject, namespace));
-                            let mut input = regorus::value::Object::default();
-                            input.insert(key("review"), review.clone());
-                            input.insert(key("parameters"), c.parameters.clone());
-                            self.evaluations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let result =
-                                template.eval(regorus::Value::from(input), deadline).map_err(|message| {
-                                    Error::Eval {
-                                        template: c_kind.clone(),
-                                        constraint: c_name.clone(),
-                                        message,
-                                    }
-                                })?;
-                            let outcome = std::sync::Arc::new(violations_of(&result));
-                            if let Some(r) = &by_reads {
-                                r.put(c.seq, std::sync::Arc::clone(&outcome));
-                            }
-                            outcome
-                        }
-                    };
-                    if let Some(k) = &kept {
-                        k.put(c.seq, std::sync::Arc::clone(&outcome));
-                    }
-                    outcome
-                }
-            };
+            let outcome = self.outcome(&mut input, template, c, (c_kind, c_name), deadline)?;
             out.extend(outcome.iter().map(|(message, details)| Violation {
                 template: c_kind.clone(),
                 constraint: c_name.clone(),
@@ -507,6 +457,87 @@ impl Gatekeeper {
             }));
         }
         Ok(out)
+    }
+}
+
+/// What one review converts and looks up once, for all its constraints.
+struct ReviewInput<'r, 't> {
+    request: &'r Json,
+    subject: &'r Json,
+    namespace: Option<&'r Json>,
+    /// `input.review`, converted when the first template has to run.
+    review: Option<regorus::Value>,
+    /// The decision-cache entries of the request, without and with its uid.
+    by_request: [Option<Arc<cache::Outcomes>>; 2],
+    /// The reads-keyed entries, one per set of parts templates read;
+    /// templates reading the same parts share one.
+    by_parts: Vec<(&'t [reads::Path], Arc<cache::Outcomes>)>,
+}
+
+impl<'t> ReviewInput<'_, 't> {
+    fn by_request(&mut self, cache: &cache::DecisionCache, with_uid: bool) -> Arc<cache::Outcomes> {
+        let (request, namespace) = (self.request, self.namespace);
+        self.by_request[usize::from(with_uid)]
+            .get_or_insert_with(|| cache.outcomes(cache::input_bytes(request, namespace, with_uid)))
+            .clone()
+    }
+
+    fn by_parts(&mut self, cache: &cache::DecisionCache, reads: &'t [reads::Path]) -> Arc<cache::Outcomes> {
+        if let Some((_, outcomes)) = self.by_parts.iter().find(|(parts, _)| *parts == reads) {
+            return outcomes.clone();
+        }
+        let outcomes = cache.outcomes(cache::reads_bytes(reads, self.request, self.subject, self.namespace));
+        self.by_parts.push((reads, outcomes.clone()));
+        outcomes
+    }
+
+    fn review(&mut self) -> &regorus::Value {
+        let (request, subject, namespace) = (self.request, self.subject, self.namespace);
+        self.review.get_or_insert_with(|| review_value(request, subject, namespace))
+    }
+}
+
+impl Gatekeeper {
+    /// A constraint's violations for one review: from the decision cache,
+    /// else from the cache keyed by what its template reads, else evaluated
+    /// (and then kept in both).
+    fn outcome<'t>(
+        &self,
+        input: &mut ReviewInput<'_, 't>,
+        template: &'t Template,
+        c: &Constraint,
+        (c_kind, c_name): (&str, &str),
+        deadline: Option<Instant>,
+    ) -> Result<cache::Outcome, Error> {
+        let caching = self.decisions.enabled() && template.cacheable;
+        let by_request = caching.then(|| input.by_request(&self.decisions, template.reads_uid));
+        if let Some(hit) = by_request.as_ref().and_then(|o| o.get(c.seq)) {
+            return Ok(hit);
+        }
+        let by_parts =
+            template.reads.as_deref().filter(|_| caching).map(|reads| input.by_parts(&self.by_reads, reads));
+        let outcome = match by_parts.as_ref().and_then(|o| o.get(c.seq)) {
+            Some(hit) => hit,
+            None => {
+                let mut rego_input = regorus::value::Object::default();
+                rego_input.insert(key("review"), input.review().clone());
+                rego_input.insert(key("parameters"), c.parameters.clone());
+                self.evaluations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let result =
+                    template.eval(regorus::Value::from(rego_input), deadline).map_err(|message| {
+                        Error::Eval { template: c_kind.to_string(), constraint: c_name.to_string(), message }
+                    })?;
+                let outcome = Arc::new(violations_of(&result));
+                if let Some(o) = &by_parts {
+                    o.put(c.seq, Arc::clone(&outcome));
+                }
+                outcome
+            }
+        };
+        if let Some(o) = &by_request {
+            o.put(c.seq, Arc::clone(&outcome));
+        }
+        Ok(outcome)
     }
 }
 
