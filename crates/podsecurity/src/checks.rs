@@ -435,12 +435,18 @@ fn apparmor(pod: &Pod<'_>, minor: u32) -> Option<(String, String)> {
     forbid(reason, details.join(", "))
 }
 
-fn selinux(pod: &Pod<'_>, minor: u32) -> Option<(String, String)> {
-    let allowed_types: &[&str] = if minor >= 31 {
+/// The SELinux types the baseline level allows at Kubernetes 1.`minor`
+/// (`""`, unset, among them).
+pub fn allowed_selinux_types(minor: u32) -> &'static [&'static str] {
+    if minor >= 31 {
         &["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"]
     } else {
         &["", "container_t", "container_init_t", "container_kvm_t"]
-    };
+    }
+}
+
+fn selinux(pod: &Pod<'_>, minor: u32) -> Option<(String, String)> {
+    let allowed_types = allowed_selinux_types(minor);
     let mut types = Vec::new();
     let mut users = Vec::new();
     let mut roles = Vec::new();
@@ -547,7 +553,9 @@ fn seccomp_baseline(pod: &Pod<'_>, minor: u32) -> Option<(String, String)> {
     )
 }
 
-fn allowed_sysctls(minor: u32) -> Vec<&'static str> {
+/// The sysctls the baseline level allows at Kubernetes 1.`minor`: namespaced
+/// ones that cannot affect other pods on the node.
+pub fn allowed_sysctls(minor: u32) -> Vec<&'static str> {
     let mut list = vec![
         "kernel.shm_rmid_forced",
         "net.ipv4.ip_local_port_range",

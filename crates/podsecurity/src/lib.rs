@@ -13,7 +13,10 @@ use std::fmt;
 
 use serde_json::Value;
 
-pub use checks::{BASELINE_CAPABILITIES, CONTROLS, Control, Pod, RESTRICTED_VOLUME_TYPES};
+pub use checks::{
+    BASELINE_CAPABILITIES, CONTROLS, Control, Pod, RESTRICTED_VOLUME_TYPES, allowed_selinux_types,
+    allowed_sysctls,
+};
 pub use level::{LATEST_MINOR, Level, LevelVersion, Policy, Version};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

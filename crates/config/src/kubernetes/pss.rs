@@ -4,28 +4,12 @@
 //! and Windows pods exempt from the Linux-only restricted controls
 //! (privilege escalation, seccomp, capabilities).
 
-use rampart_podsecurity::RESTRICTED_VOLUME_TYPES;
+use rampart_podsecurity::{LATEST_MINOR, RESTRICTED_VOLUME_TYPES, allowed_selinux_types, allowed_sysctls};
 use rampart_types::Severity;
 
 use super::object::{Container, Group, Loc, Pod};
 use super::{Check, Run, Sink};
 use rampart_yaml::{Entry, Node, Value};
-
-/// Sysctls that are namespaced and cannot affect other pods on the node.
-const SAFE_SYSCTLS: &[&str] = &[
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
-];
-
-const SELINUX_TYPES: &[&str] = &["container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
 
 /// The entry unless its value is null (`type:` with nothing after it counts as unset).
 fn set(entry: Option<&Entry>) -> Option<&Entry> {
@@ -275,7 +259,7 @@ fn selinux(pod: &Pod<'_>, out: &mut Sink<'_>) {
         let Some(options) = options else { return };
         if let Some(e) = options.value.get("type") {
             let value = e.value.as_str().unwrap_or("");
-            if !value.is_empty() && !SELINUX_TYPES.contains(&value) {
+            if !allowed_selinux_types(LATEST_MINOR).contains(&value) {
                 out.fail(Loc::entry(e), format!("{who} sets seLinuxOptions.type to {value}"));
             }
         }
@@ -356,10 +340,11 @@ pub(crate) static SYSCTLS: Check = Check {
 };
 
 fn sysctls(pod: &Pod<'_>, out: &mut Sink<'_>) {
+    let allowed = allowed_sysctls(LATEST_MINOR);
     for sysctl in pod.security("sysctls").map_or(&[][..], |e| e.value.items()) {
         if let Some(e) = sysctl.get("name") {
             let name = e.value.as_str().unwrap_or("");
-            if !SAFE_SYSCTLS.contains(&name) {
+            if !allowed.contains(&name) {
                 out.fail(Loc::entry(e), format!("{} sets unsafe sysctl {name}", pod.object.resource));
             }
         }

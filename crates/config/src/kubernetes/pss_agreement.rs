@@ -141,6 +141,13 @@ fn cases() -> Vec<(&'static str, Vec<(String, Value)>)> {
                 json!([{"name": "net.ipv4.tcp_syncookies", "value": "1"}]),
             )],
         ),
+        (
+            "sysctl allowed since 1.32",
+            vec![(
+                p("/spec/securityContext/sysctls"),
+                json!([{"name": "net.ipv4.tcp_rmem", "value": "4096"}]),
+            )],
+        ),
         ("privilege escalation allowed", vec![(c("/securityContext/allowPrivilegeEscalation"), json!(true))]),
         ("privilege escalation unset", vec![(c("/securityContext/allowPrivilegeEscalation"), Value::Null)]),
         ("runAsNonRoot false", vec![(p("/spec/securityContext/runAsNonRoot"), json!(false))]),
