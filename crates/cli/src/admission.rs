@@ -785,7 +785,10 @@ fn manifests(a: ManifestsArgs) -> Result<u8> {
             }]
         }]}),
     ];
-    if let Some(spec) = objects[2].pointer_mut("/spec/template/spec") {
+    // The signature policy's volumes go into the Deployment, its objects
+    // (the keys' ConfigMap) before it.
+    let deployment = objects.iter().position(|o| o["kind"] == "Deployment").unwrap_or(objects.len());
+    if let Some(spec) = objects.get_mut(deployment).and_then(|d| d.pointer_mut("/spec/template/spec")) {
         if let Some(Value::Array(volumes)) = spec.get_mut("volumes") {
             volumes.extend(signing.volumes);
         }
@@ -793,7 +796,7 @@ fn manifests(a: ManifestsArgs) -> Result<u8> {
             mounts.extend(signing.mounts);
         }
     }
-    objects.splice(2..2, signing.objects);
+    objects.splice(deployment..deployment, signing.objects);
     let mut out = String::new();
     for o in objects {
         out.push_str("---\n");
