@@ -184,9 +184,10 @@ pub(crate) struct Template {
     pub program: Option<Arc<Program>>,
     pub data: regorus::Value,
     /// Whether results may be reused for an identical input: false when the
-    /// Rego reads the request uid or calls a builtin whose result varies.
+    /// Rego calls a builtin whose result varies.
     pub cacheable: bool,
-    /// Whether the Rego mentions `uid` (then it is part of the cache key).
+    /// Whether the Rego may read the request's uid (then it is part of the
+    /// decision-cache key).
     pub reads_uid: bool,
     /// The parts of `input.review` the Rego reads; `None` when it may read
     /// all of it.
@@ -265,7 +266,11 @@ impl Template {
             Compiler::compile_from_policy(&policy, &[&entry]).ok()
         };
         let cacheable = !src.modules.iter().any(|m| VOLATILE_BUILTINS.iter().any(|b| m.contains(b)));
-        let reads_uid = src.modules.iter().any(|m| m.contains("uid"));
+        // Rego whose reads are not known may reach the uid without naming it
+        // (`input.review[k]`), so it is keyed with the uid too.
+        let reads_uid = reads.as_ref().is_none_or(|paths| {
+            paths.iter().any(|p| p.first() == Some(&crate::reads::Step::Key("uid".into())))
+        });
         Ok(Template {
             src,
             policy,
