@@ -17,12 +17,15 @@ use crate::syscalls;
 /// The sensor object, built by `bpf/build.sh`.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/sensor.bpf.o");
 
-/// Program name in the object → kernel tracepoint it attaches to.
+/// Program name in the object → kernel tracepoint it attaches to, in
+/// attach order: exits and forks first, so a process whose exec or syscall
+/// is seen while the sensor starts is also seen when it exits, and does not
+/// stay in the process table.
 const PROGRAMS: &[(&str, &str)] = &[
-    ("sys_exit", "sys_exit"),
-    ("on_exec", "sched_process_exec"),
-    ("on_fork", "sched_process_fork"),
     ("on_exit", "sched_process_exit"),
+    ("on_fork", "sched_process_fork"),
+    ("on_exec", "sched_process_exec"),
+    ("sys_exit", "sys_exit"),
 ];
 
 /// How often an empty ring buffer is checked again.
@@ -88,7 +91,7 @@ impl Sensor {
                 .ok_or_else(|| Error::Sensor(format!("program `{prog}` missing")))?
                 .try_into()
                 .map_err(|e| sensor_err(prog, e))?;
-            p.load(tp, &btf).map_err(|e| sensor_err(&format!("loading {prog}"), e))?;
+            load(p, tp, &btf).map_err(|e| sensor_err(&format!("loading {prog}"), e))?;
             p.attach().map_err(|e| sensor_err(&format!("attaching {prog} to {tp}"), e))?;
         }
         let ring = RingBuf::try_from(
@@ -164,6 +167,26 @@ impl Sensor {
     /// Records that could not be decoded (a sensor/decoder mismatch).
     pub fn decode_errors(&self) -> u64 {
         self.decode_errors
+    }
+}
+
+/// How many times a load the verifier gave up on with EAGAIN is tried.
+const LOAD_ATTEMPTS: usize = 5;
+
+/// Loads one program. The verifier stops with EAGAIN when a signal is
+/// pending for the loading thread (a child of this process exiting is
+/// enough); the load is then simply tried again, as libbpf does.
+fn load(p: &mut BtfTracePoint, tp: &str, btf: &Btf) -> Result<(), aya::programs::ProgramError> {
+    let mut attempt = 1;
+    loop {
+        match p.load(tp, btf) {
+            Err(aya::programs::ProgramError::LoadError { io_error, .. })
+                if io_error.kind() == std::io::ErrorKind::WouldBlock && attempt < LOAD_ATTEMPTS =>
+            {
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 

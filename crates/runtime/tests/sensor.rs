@@ -77,22 +77,30 @@ fn exec_open_and_exit_are_reported() {
     if !preflight() {
         return;
     }
+    // Other tests run `cat` at the same time: only this child's events count.
+    let mut pid = 0;
     let (events, state) = capture(&["openat", "execve", "procexit"], &["cat"], || {
-        let st = Command::new("/bin/cat").arg("/etc/hostname").current_dir("/etc").output().unwrap();
-        assert!(st.status.success());
+        let child = Command::new("/bin/cat")
+            .arg("/etc/hostname")
+            .current_dir("/etc")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        pid = child.id();
+        assert!(child.wait_with_output().unwrap().status.success());
     });
+    let events: Vec<&SysEvent> = events.iter().filter(|e| e.pid == pid).collect();
     for e in &events {
         eprintln!("{}", serde_json::to_string(e).unwrap());
     }
-    let exec = events.iter().find(|e| e.etype == "execve").expect("execve event");
-    let p = state.procs.get(&exec.pid);
-    assert!(p.is_none(), "exited process still in the table");
+    assert!(events.iter().any(|e| e.etype == "execve"), "no execve event for cat ({pid})");
     let open = events
         .iter()
         .find(|e| e.etype == "openat" && e.fd.as_ref().is_some_and(|f| f.name == "/etc/hostname"))
         .expect("openat of /etc/hostname");
     assert!(open.res >= 0);
-    assert!(events.iter().any(|e| e.etype == "procexit"));
+    assert!(events.iter().any(|e| e.etype == "procexit"), "no procexit event for cat ({pid})");
+    assert!(!state.procs.contains_key(&pid), "exited process still in the table");
 }
 
 #[test]
@@ -148,4 +156,32 @@ fn opens_no_rule_needs_stay_in_the_kernel() {
     // The plain read of read-me is dropped; paths only user space can
     // resolve (`//`, `/./`, relative) come, as do the wanted file and the write.
     assert_eq!(raw_names, ["D/./read-me", "D//read-me", "D/wanted", "D/written", "read-me"], "{raw_names:?}");
+}
+
+#[test]
+fn processes_that_exit_while_the_sensor_starts_leave_the_table() {
+    if !preflight() {
+        return;
+    }
+    // Short-lived processes run throughout the sensor's start, from a shell
+    // of their own: their exits are not signals to this process.
+    let dir = tempfile::tempdir().unwrap();
+    let stop = dir.path().join("stop");
+    let mut churn = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("i=0; while [ $i -lt 3000 ] && [ ! -e \"$1\" ]; do /bin/true; i=$((i+1)); done")
+        .arg("sh")
+        .arg(&stop)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let (events, state) = capture(&["execve", "procexit"], &["true"], || {
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::write(&stop, "").unwrap();
+    });
+    churn.wait().unwrap();
+    let seen: Vec<u32> = events.iter().filter(|e| e.etype == "execve").map(|e| e.pid).collect();
+    assert!(!seen.is_empty(), "no exec of /bin/true seen");
+    let left: Vec<u32> = seen.into_iter().filter(|p| state.procs.contains_key(p)).collect();
+    assert!(left.is_empty(), "exited processes still in the table: {left:?}");
 }
