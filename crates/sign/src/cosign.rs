@@ -324,6 +324,30 @@ fn rank(r: &Rejection) -> u8 {
     }
 }
 
+/// The error for an image none of whose `count` signatures or attestations
+/// (`kind`) verified: the most telling of their rejections, a tampered
+/// payload before a payload for another digest before an annotation
+/// mismatch before a signature that does not verify.
+fn rejected(
+    mut rejections: Vec<Rejection>,
+    kind: &'static str,
+    (image, digest): (String, String),
+    count: usize,
+    keys: &[PublicKey],
+) -> SignError {
+    rejections.sort_by_key(rank);
+    match rejections.into_iter().next() {
+        Some(Rejection::Tampered { layer, reason }) => {
+            SignError::PayloadTampered { image, kind, layer, reason }
+        }
+        Some(Rejection::WrongDigest { claimed }) => SignError::DigestMismatch { image, digest, claimed },
+        Some(Rejection::Annotation { key, value }) => SignError::AnnotationMismatch { image, key, value },
+        Some(Rejection::Signature) | None => {
+            SignError::BadSignature { image, kind, count, key: key_names(keys) }
+        }
+    }
+}
+
 fn key_names(keys: &[PublicKey]) -> String {
     keys.iter()
         .map(|k| format!("{} sha256:{}", k.algorithm(), &k.fingerprint()[..16]))
@@ -464,24 +488,7 @@ pub fn verify_image(
     if !verified.is_empty() {
         return Ok(Verified { reference: shown, digest, signatures: verified });
     }
-    rejections.sort_by_key(rank);
-    Err(match rejections.into_iter().next() {
-        Some(Rejection::Tampered { layer, reason }) => {
-            SignError::PayloadTampered { image: shown, kind: "signature", layer, reason }
-        }
-        Some(Rejection::WrongDigest { claimed }) => {
-            SignError::DigestMismatch { image: shown, digest, claimed }
-        }
-        Some(Rejection::Annotation { key, value }) => {
-            SignError::AnnotationMismatch { image: shown, key, value }
-        }
-        Some(Rejection::Signature) | None => SignError::BadSignature {
-            image: shown,
-            kind: "signature",
-            count: layers.len(),
-            key: key_names(keys),
-        },
-    })
+    Err(rejected(rejections, "signature", (shown, digest), layers.len(), keys))
 }
 
 /// Predicate types by cosign's `--type` names; anything else is taken as a
@@ -695,24 +702,7 @@ pub fn verify_attestations(
             found: other_types.join(", "),
         });
     }
-    rejections.sort_by_key(rank);
-    Err(match rejections.into_iter().next() {
-        Some(Rejection::Tampered { layer, reason }) => {
-            SignError::PayloadTampered { image: shown, kind: "attestation", layer, reason }
-        }
-        Some(Rejection::WrongDigest { claimed }) => {
-            SignError::DigestMismatch { image: shown, digest, claimed }
-        }
-        Some(Rejection::Annotation { key, value }) => {
-            SignError::AnnotationMismatch { image: shown, key, value }
-        }
-        Some(Rejection::Signature) | None => SignError::BadSignature {
-            image: shown,
-            kind: "attestation",
-            count: layers.len(),
-            key: key_names(keys),
-        },
-    })
+    Err(rejected(rejections, "attestation", (shown, digest), layers.len(), keys))
 }
 
 #[cfg(test)]
