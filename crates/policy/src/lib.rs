@@ -391,15 +391,19 @@ impl Gatekeeper {
             .filter(|n| !n.is_empty())
             .or_else(|| str_at(subject, &["metadata", "namespace"]))
             .unwrap_or_default();
-        let target = |obj: &'a Json| Target {
-            group,
-            kind,
-            name,
-            namespace: ns,
-            labels: obj.pointer("/metadata/labels").and_then(Json::as_object),
-            namespace_object: namespace,
-        };
-        let subjects: Vec<&Json> = [object, old_object].into_iter().flatten().collect();
+        // The object and, on updates, its old version: each judged by the matchers.
+        let targets: Vec<Target> = [object, old_object]
+            .into_iter()
+            .flatten()
+            .map(|obj| Target {
+                group,
+                kind,
+                name,
+                namespace: ns,
+                labels: obj.get("metadata").and_then(|m| m.get("labels")).and_then(Json::as_object),
+                namespace_object: namespace,
+            })
+            .collect();
 
         let mut input = ReviewInput {
             request,
@@ -419,8 +423,8 @@ impl Gatekeeper {
             // An update is judged when either version of the object is selected,
             // so relabelling cannot slip an object out of a constraint.
             let mut selected = Ok(false);
-            for s in &subjects {
-                match c.matcher.matches(&target(s)) {
+            for t in &targets {
+                match c.matcher.matches(t) {
                     Ok(true) => {
                         selected = Ok(true);
                         break;
