@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use rampart_artifact::image::Credentials;
 use rampart_artifact::image::{
     Candidate, Claim, ImageConfig, ImageSource, OpenOptions, Reference, RegistryClient, RegistryOptions,
@@ -17,6 +17,7 @@ use rampart_types::{ArtifactType, Layer, Metadata, Progress as _, ScanResult, Se
 
 use crate::analyze::secrets_result;
 use crate::cli::{ImageArgs, ImageSrc, SbomSource};
+use crate::input::unless_named;
 use crate::output::{OutputPlan, finish, new_report};
 use crate::scan::{analyzers, open_db};
 use crate::system::{self, SystemFile};
@@ -52,7 +53,8 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     let secrets = analyzers.secrets.take();
 
     ctx.ui.debug(format!("opening {name}"));
-    let image = rampart_artifact::image::open(&source, &options).with_context(|| format!("image {name}"))?;
+    let image = rampart_artifact::image::open(&source, &options)
+        .map_err(unless_named(format!("image {name}"), &name))?;
     let meta = image.metadata();
     let layers: Vec<Layer> = meta.layers.iter().map(|l| l.report_layer()).collect();
     ctx.ui.debug(format!("{} layers", layers.len()));
@@ -117,7 +119,7 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
                 }
             }
         })
-        .with_context(|| format!("image {name}"))?;
+        .map_err(unless_named(format!("image {name}"), &name))?;
     bar.finish();
     ctx.ui.warn_diagnostics(&squashed.warnings);
     // Binaries a later layer deleted are no longer in the image.
@@ -179,7 +181,8 @@ fn config_secrets(scanner: &rampart_secret::Scanner, config: &ImageConfig) -> Op
 /// The image to open and the name the report gives it.
 fn source(args: &ImageArgs) -> Result<(ImageSource, String)> {
     if let Some(input) = &args.input {
-        let source = ImageSource::parse_input(input).with_context(|| format!("--input {input}"))?;
+        // The error names the path: "--input PATH: no such file or directory".
+        let source = ImageSource::parse_input(input).map_err(|e| anyhow::anyhow!("--input {e}"))?;
         return Ok((source, input.clone()));
     }
     let name = args.image.clone().unwrap_or_default();

@@ -7,6 +7,8 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use rampart_rules::{LoadError, Location, RuleSet};
 
+use crate::input::io_error;
+
 #[derive(Debug, Args)]
 pub struct RulesArgs {
     #[command(subcommand)]
@@ -67,7 +69,7 @@ fn read_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>> {
 }
 
 fn read(path: &Path) -> Result<(PathBuf, String)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, &e))?;
     Ok((path.to_path_buf(), text))
 }
 

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use crate::analyze::{Analyzers, FileRead, read_file, scan_tree, secrets_result};
 use crate::cli::{FsArgs, RepoArgs, RootfsArgs, Scanner, VulnOptions, WalkArgs};
+use crate::input::{io_error, unless_named};
 use crate::output::{OutputPlan, finish, new_report};
 use crate::system::{self, SystemFile};
 use crate::{Context, UsageError};
@@ -37,7 +38,7 @@ pub fn repo(ctx: &Context, args: RepoArgs) -> Result<u8> {
     let db = open_db(ctx, &args.vuln)?;
     ctx.ui.debug(format!("checking out {}", args.repository));
     let checkout = rampart_artifact::checkout(&args.repository, &reference, ctx.offline)
-        .with_context(|| format!("repository {}", args.repository))?;
+        .map_err(unless_named(format!("repository {}", args.repository), &args.repository))?;
     ctx.ui.debug(format!("scanning {} at {}", checkout.root.display(), checkout.commit));
     let mut analyzers = analyzers(ctx, &args.vuln, db.as_ref(), &plan)?;
     // With --history every blob of every commit is scanned for secrets,
@@ -91,8 +92,10 @@ fn history_secrets(
 
 pub fn rootfs(ctx: &Context, args: RootfsArgs) -> Result<u8> {
     let plan = OutputPlan::from_options(&args.report, args.vuln.ignore_unfixed)?;
-    if !args.target.is_dir() {
-        bail!("{}: not a directory", args.target.display());
+    match std::fs::metadata(&args.target) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => bail!("{}: not a directory", args.target.display()),
+        Err(e) => return Err(io_error(&args.target, &e)),
     }
     let db = open_db(ctx, &args.vuln)?;
     let mut analyzers = analyzers(ctx, &args.vuln, db.as_ref(), &plan)?;

@@ -3,7 +3,7 @@
 //! tool verifies what the other signed.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
@@ -15,6 +15,7 @@ use rampart_sign::bundle::TrustedLogs;
 use rampart_sign::cosign;
 use rampart_sign::{PublicKey, SigningKey};
 
+use crate::input::read_bounded;
 use crate::{Context, UsageError};
 
 /// Predicates larger than this are refused rather than read.
@@ -243,30 +244,14 @@ fn password(key: &Path, confirm: bool) -> Result<String> {
     Ok(first)
 }
 
-fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let mut content = Vec::new();
-    if path == Path::new("-") {
-        std::io::stdin().take(limit + 1).read_to_end(&mut content).context("reading stdin")?;
-    } else {
-        let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-        file.take(limit + 1)
-            .read_to_end(&mut content)
-            .with_context(|| format!("reading {}", path.display()))?;
-    }
-    if content.len() as u64 > limit {
-        bail!("{}: larger than {limit} bytes", path.display());
-    }
-    Ok(content)
-}
-
 fn signing_key(path: &Path) -> Result<SigningKey> {
-    let pem = read_file(path, 1 << 20)?;
+    let pem = read_bounded(path, 1 << 20)?;
     let password = password(path, false)?;
     Ok(SigningKey::from_pem(&pem, password.as_bytes(), &path.display().to_string())?)
 }
 
 pub fn public_key(path: &Path) -> Result<PublicKey> {
-    let pem = read_file(path, 1 << 20)?;
+    let pem = read_bounded(path, 1 << 20)?;
     Ok(PublicKey::from_pem(&pem, &path.display().to_string())?)
 }
 
@@ -387,13 +372,13 @@ const MAX_ARTIFACT_BYTES: u64 = 4 << 30;
 
 fn verify_bundle(args: &VerifyArgs, bundle_path: &Path) -> Result<u8> {
     let key = public_key(&args.key)?;
-    let bundle = read_file(bundle_path, 64 << 20)?;
+    let bundle = read_bounded(bundle_path, 64 << 20)?;
     let artifact_path = Path::new(&args.image);
-    let artifact = read_file(artifact_path, MAX_ARTIFACT_BYTES)?;
+    let artifact = read_bounded(artifact_path, MAX_ARTIFACT_BYTES)?;
     let logs = match (&args.rekor_key, &args.trusted_root) {
         (Some(path), _) => Some(TrustedLogs::from_key(public_key(path)?)),
         (None, Some(path)) => {
-            Some(TrustedLogs::from_trusted_root(&read_file(path, 16 << 20)?, &path.display().to_string())?)
+            Some(TrustedLogs::from_trusted_root(&read_bounded(path, 16 << 20)?, &path.display().to_string())?)
         }
         (None, None) => None,
     };
@@ -438,7 +423,7 @@ pub fn attest(ctx: &Context, args: AttestArgs) -> Result<u8> {
     let image = reference(&args.image)?;
     let predicate_type =
         cosign::predicate_type(&args.predicate_type).map_err(|e| UsageError(e.to_string()))?;
-    let content = read_file(&args.predicate, MAX_PREDICATE_BYTES)?;
+    let content = read_bounded(&args.predicate, MAX_PREDICATE_BYTES)?;
     let custom = predicate_type == "https://cosign.sigstore.dev/attestation/v1";
     let content: serde_json::Value = match serde_json::from_slice(&content) {
         Ok(v) => v,

@@ -127,7 +127,17 @@ fn missing_inputs_and_offline_registries_are_errors() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 65, "{}", stderr(&out));
-    assert!(stderr(&out).contains("/nonexistent/app.tar"), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        "rampart: error: --input /nonexistent/app.tar: no such file or directory"
+    );
+    // A directory that is no image: one message, naming it once.
+    let dir = tempfile::tempdir().unwrap();
+    let out = scan("image", std::env::temp_dir().as_path()).arg("--input").arg(dir.path()).output().unwrap();
+    assert_eq!(code(&out), 65, "{}", stderr(&out));
+    let text = stderr(&out);
+    assert_eq!(text.matches(dir.path().to_str().unwrap()).count(), 1, "{text}");
+    assert!(text.contains("not a container image: it has neither manifest.json"), "{text}");
     let out = scan("image", std::env::temp_dir().as_path())
         .args(["--image-src", "remote", "registry.example.com/app:1.0"])
         .output()

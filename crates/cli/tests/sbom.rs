@@ -67,3 +67,17 @@ fn sboms_from_other_tools_are_read() {
     assert_eq!(code(&out), 65, "{}", stderr(&out));
     assert!(stderr(&out).contains("bad.cdx.json"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_missing_input_is_one_plain_message_in_every_scan_command() {
+    let cwd = std::env::temp_dir();
+    for command in ["fs", "rootfs", "sbom", "config", "repo"] {
+        let out = scan(command, &cwd).arg("/nonexistent/input").output().unwrap();
+        assert_ne!(code(&out), 0, "{command}");
+        assert_eq!(
+            stderr(&out).trim(),
+            "rampart: error: /nonexistent/input: no such file or directory",
+            "{command}"
+        );
+    }
+}
