@@ -255,12 +255,11 @@ async fn validate(req: Request<Incoming>, state: &Arc<State>) -> Response<Full<B
     // An answer that arrives after the deadline is as late as none.
     let result = if started.elapsed() > state.timeout { Err(Failure::Timeout) } else { result };
     let request = &review["request"];
-    let (response, entry) = respond(state, &uid, request, result, started);
+    let (answer, entry) = respond(state, (&api_version, &uid), request, result, started);
     if let Some(log) = &state.log {
-        let _ = log.send(entry.to_string());
+        let _ = log.send(entry);
     }
-    let body = json!({"apiVersion": api_version, "kind": "AdmissionReview", "response": response});
-    text(StatusCode::OK, body.to_string(), "application/json")
+    text(StatusCode::OK, answer, "application/json")
 }
 
 enum Failure {
@@ -268,53 +267,127 @@ enum Failure {
     Error(String),
 }
 
-/// The AdmissionResponse and the decision-log entry for one outcome.
+/// The `response` of an AdmissionReview answer.
+#[derive(serde::Serialize)]
+struct AdmissionResponse<'a> {
+    uid: &'a str,
+    allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Status>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+    #[serde(rename = "auditAnnotations", skip_serializing_if = "Option::is_none")]
+    audit_annotations: Option<AuditAnnotations>,
+}
+
+#[derive(serde::Serialize)]
+struct Status {
+    code: u16,
+    reason: &'static str,
+    message: String,
+}
+
+#[derive(serde::Serialize)]
+struct AuditAnnotations {
+    #[serde(rename = "pod-security.kubernetes.io/audit-violations")]
+    violations: String,
+}
+
+/// One line of the decision log.
+#[derive(serde::Serialize)]
+struct LogEntry<'a> {
+    time: String,
+    uid: &'a str,
+    kind: &'a str,
+    name: &'a str,
+    namespace: &'a str,
+    operation: &'a str,
+    user: &'a str,
+    decision: &'static str,
+    /// What each validator found; absent when the review failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasons: Option<Vec<Reason<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(rename = "failurePolicy", skip_serializing_if = "Option::is_none")]
+    failure_policy: Option<&'static str>,
+    #[serde(rename = "durationMs")]
+    duration_ms: f64,
+}
+
+#[derive(serde::Serialize)]
+struct Reason<'a> {
+    source: &'static str,
+    rule: &'a str,
+    action: &'static str,
+    message: &'a str,
+}
+
+/// The AdmissionReview answer and the decision-log line for one outcome,
+/// serialized from borrowed fields rather than built up as JSON values.
 fn respond(
     state: &State,
-    uid: &str,
+    (api_version, uid): (&str, &str),
     request: &Value,
     result: Result<Decision, Failure>,
     started: Instant,
-) -> (Value, Value) {
-    let s = |p: &str| request.pointer(p).and_then(Value::as_str).unwrap_or("");
-    let mut entry = json!({
-        "time": now(),
-        "uid": uid,
-        "kind": s("/kind/kind"),
-        "name": if s("/name").is_empty() { s("/object/metadata/name") } else { s("/name") },
-        "namespace": s("/namespace"),
-        "operation": s("/operation"),
-        "user": s("/userInfo/username"),
-    });
-    let mut response = json!({"uid": uid});
-    let (allowed, outcome, warnings) = match result {
+) -> (String, String) {
+    let s =
+        |path: &[&str]| path.iter().try_fold(request, |v, k| v.get(k)).and_then(Value::as_str).unwrap_or("");
+    let name = match s(&["name"]) {
+        "" => s(&["object", "metadata", "name"]),
+        name => name,
+    };
+    let mut entry = LogEntry {
+        time: now(),
+        uid,
+        kind: s(&["kind", "kind"]),
+        name,
+        namespace: s(&["namespace"]),
+        operation: s(&["operation"]),
+        user: s(&["userInfo", "username"]),
+        decision: "",
+        reasons: None,
+        error: None,
+        failure_policy: None,
+        duration_ms: 0.0,
+    };
+    let mut response = AdmissionResponse {
+        uid,
+        allowed: false,
+        status: None,
+        warnings: Vec::new(),
+        audit_annotations: None,
+    };
+    let outcome = match &result {
         Ok(decision) => {
-            let warnings = decision.warnings();
-            response["allowed"] = json!(decision.allowed);
+            response.allowed = decision.allowed;
+            response.warnings = decision.warnings();
             if !decision.allowed {
-                response["status"] =
-                    json!({"code": 403, "reason": "Forbidden", "message": decision.message()});
+                response.status =
+                    Some(Status { code: 403, reason: "Forbidden", message: decision.message() });
             }
-            if !warnings.is_empty() {
-                response["warnings"] = json!(warnings);
-            }
-            if let Some(a) = audit_annotation(&decision.findings) {
-                response["auditAnnotations"] = json!({"pod-security.kubernetes.io/audit-violations": a});
-            }
-            let reasons: Vec<Value> = decision
-                .findings
-                .iter()
-                .map(|f| json!({"source": f.source, "rule": f.rule, "action": f.action.as_str(), "message": f.message}))
-                .collect();
-            entry["reasons"] = json!(reasons);
-            let outcome = if decision.exempt {
+            response.audit_annotations =
+                audit_annotation(&decision.findings).map(|violations| AuditAnnotations { violations });
+            entry.reasons = Some(
+                decision
+                    .findings
+                    .iter()
+                    .map(|f| Reason {
+                        source: f.source,
+                        rule: &f.rule,
+                        action: f.action.as_str(),
+                        message: &f.message,
+                    })
+                    .collect(),
+            );
+            if decision.exempt {
                 Outcome::Exempt
             } else if decision.allowed {
                 Outcome::Allowed
             } else {
                 Outcome::Denied
-            };
-            (decision.allowed, outcome, warnings.len())
+            }
         }
         Err(failure) => {
             let (cause, message) = match failure {
@@ -331,28 +404,40 @@ fn respond(
                 state.failure_policy.as_str(),
                 if allowed { "allows it" } else { "denies it" }
             ));
-            response["allowed"] = json!(allowed);
+            response.allowed = allowed;
             if allowed {
-                response["warnings"] =
-                    json!([format!("rampart admission: {message}; allowed by failure policy Ignore")]);
+                response.warnings =
+                    vec![format!("rampart admission: {message}; allowed by failure policy Ignore")];
             } else {
-                response["status"] = json!({"code": 500, "reason": "InternalError", "message": format!("rampart admission: {message}")});
+                response.status = Some(Status {
+                    code: 500,
+                    reason: "InternalError",
+                    message: format!("rampart admission: {message}"),
+                });
             }
-            entry["error"] = json!(message);
-            entry["failurePolicy"] = json!(state.failure_policy.as_str());
-            let outcome = if allowed { Outcome::Allowed } else { Outcome::Denied };
-            (allowed, outcome, usize::from(allowed))
+            entry.error = Some(message);
+            entry.failure_policy = Some(state.failure_policy.as_str());
+            if allowed { Outcome::Allowed } else { Outcome::Denied }
         }
     };
     let elapsed = started.elapsed();
-    state.metrics.record(outcome, warnings, elapsed);
-    entry["decision"] = json!(match outcome {
+    state.metrics.record(outcome, response.warnings.len(), elapsed);
+    entry.decision = match outcome {
         Outcome::Exempt => "exempt",
-        _ if allowed => "allow",
+        _ if response.allowed => "allow",
         _ => "deny",
-    });
-    entry["durationMs"] = json!((elapsed.as_secs_f64() * 1e6).round() / 1e3);
-    (response, entry)
+    };
+    entry.duration_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
+    #[derive(serde::Serialize)]
+    struct Answer<'a> {
+        #[serde(rename = "apiVersion")]
+        api_version: &'a str,
+        kind: &'static str,
+        response: AdmissionResponse<'a>,
+    }
+    let answer = Answer { api_version, kind: "AdmissionReview", response };
+    // Serializing these types into a String cannot fail.
+    (serde_json::to_string(&answer).unwrap_or_default(), serde_json::to_string(&entry).unwrap_or_default())
 }
 
 /// How long the decision-log writer collects lines while requests keep coming.

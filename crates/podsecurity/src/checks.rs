@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::Level;
+use crate::{Level, at};
 
 /// A Pod Security Standards control.
 pub struct Control {
@@ -40,11 +40,11 @@ impl<'a> Pod<'a> {
     }
 
     fn pod_sc(&self, path: &str) -> Option<&'a Value> {
-        self.spec.get("securityContext").and_then(|sc| sc.pointer(path))
+        self.spec.get("securityContext").and_then(|sc| at(sc, path))
     }
 
     fn is_windows(&self, minor: u32) -> bool {
-        minor >= 25 && self.spec.pointer("/os/name").and_then(Value::as_str) == Some("windows")
+        minor >= 25 && at(self.spec, "/os/name").and_then(Value::as_str) == Some("windows")
     }
 
     fn annotations(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
@@ -58,7 +58,7 @@ impl<'a> Pod<'a> {
 }
 
 fn sc<'a>(container: &'a Value, path: &str) -> Option<&'a Value> {
-    container.get("securityContext").and_then(|sc| sc.pointer(path))
+    container.get("securityContext").and_then(|sc| at(sc, path))
 }
 
 fn is_true(v: Option<&Value>) -> bool {

@@ -147,7 +147,7 @@ impl Policy {
     /// modes it leaves unset. A label with an invalid value is an error
     /// naming the label, since the plugin refuses such namespaces too.
     pub fn from_namespace(namespace: &Value, defaults: Policy) -> Result<Policy, Error> {
-        let labels = namespace.pointer("/metadata/labels").and_then(Value::as_object);
+        let labels = namespace.get("metadata").and_then(|m| m.get("labels")).and_then(Value::as_object);
         let Some(labels) = labels else { return Ok(defaults) };
         let label = |key: &str| labels.get(key).and_then(Value::as_str);
         let mode = |name: &str, default: LevelVersion| -> Result<LevelVersion, Error> {
