@@ -24,14 +24,32 @@ struct Lockfile<'a> {
     packages_dev: Option<Vec<Entry<'a>>>,
 }
 
+/// One package as Composer writes it, in `composer.lock` and in
+/// `vendor/composer/installed.json` alike.
 #[derive(Deserialize)]
-struct Entry<'a> {
+pub(crate) struct Entry<'a> {
     #[serde(borrow, default)]
     name: Option<Text<'a>>,
     #[serde(borrow, default)]
     version: Option<Text<'a>>,
     #[serde(borrow, default)]
     license: Option<Licenses<'a>>,
+}
+
+impl Entry<'_> {
+    /// The package with its licenses, or `None` when the name or version is missing.
+    pub(crate) fn package(&self) -> Option<Package> {
+        let (Some(name), Some(version)) = (&self.name, &self.version) else { return None };
+        let mut p = Package::new(Ecosystem::Packagist, name.0.as_ref(), version.0.as_ref());
+        p.licenses = match &self.license {
+            Some(Licenses::Many(list)) => {
+                list.iter().filter_map(|l| l.0.as_deref()).map(str::to_string).collect()
+            }
+            Some(Licenses::One(one)) => one.0.iter().map(|l| l.to_string()).collect(),
+            None => Vec::new(),
+        };
+        Some(p)
+    }
 }
 
 /// `license` is a list of SPDX ids, or (in old locks) one string.
@@ -69,7 +87,7 @@ pub(crate) fn parse(input: &Input<'_>) -> Result<Parsed, CatalogError> {
         let spans = (spans.len() == entries.len()).then_some(spans);
         for (i, entry) in entries.iter().enumerate() {
             let location = spans.as_ref().map(|s| s[i].1);
-            let (Some(name), Some(version)) = (&entry.name, &entry.version) else {
+            let Some(mut p) = entry.package() else {
                 let mut w = Diagnostic::new(input.display, format!("{section}[{i}] has no name or version"));
                 if let Some(l) = location {
                     w = w.at_line(l.start_line);
@@ -77,18 +95,10 @@ pub(crate) fn parse(input: &Input<'_>) -> Result<Parsed, CatalogError> {
                 warnings.push(w);
                 continue;
             };
-            let mut p = Package::new(Ecosystem::Packagist, name.0.as_ref(), version.0.as_ref());
             p.dev = dev;
             if let Some(direct) = &direct {
-                p.indirect = !direct.contains(&name.0.to_ascii_lowercase());
+                p.indirect = !direct.contains(&p.name.to_ascii_lowercase());
             }
-            p.licenses = match &entry.license {
-                Some(Licenses::Many(list)) => {
-                    list.iter().filter_map(|l| l.0.as_deref()).map(str::to_string).collect()
-                }
-                Some(Licenses::One(one)) => one.0.iter().map(|l| l.to_string()).collect(),
-                None => Vec::new(),
-            };
             p.locations.extend(location);
             out.add(p);
         }

@@ -5,6 +5,8 @@
 
 mod cargo;
 mod composer;
+mod composer_vendor;
+mod dotnet_deps;
 mod gomod;
 mod gradle;
 pub mod installed;
@@ -54,9 +56,14 @@ pub enum LockfileKind {
     Uv,
     Gemfile,
     Composer,
+    /// `vendor/composer/installed.json` (any vendor directory name): what
+    /// Composer installed.
+    ComposerVendor,
     Pom,
     GradleLock,
     NugetLock,
+    /// `*.deps.json`, the runtime dependencies of a built .NET app.
+    DotnetDeps,
 }
 
 impl LockfileKind {
@@ -76,6 +83,8 @@ impl LockfileKind {
             "composer.lock" => LockfileKind::Composer,
             "pom.xml" => LockfileKind::Pom,
             "packages.lock.json" => LockfileKind::NugetLock,
+            "installed.json" if parent_is(path, "composer") => LockfileKind::ComposerVendor,
+            n if n.ends_with(".deps.json") => LockfileKind::DotnetDeps,
             n if n.ends_with(".lockfile") && n.contains("gradle") => LockfileKind::GradleLock,
             n if n.starts_with("requirements") && n.ends_with(".txt") => LockfileKind::Requirements,
             _ => return None,
@@ -96,9 +105,11 @@ impl LockfileKind {
             LockfileKind::Uv => "uv",
             LockfileKind::Gemfile => "bundler",
             LockfileKind::Composer => "composer",
+            LockfileKind::ComposerVendor => "composer-vendor",
             LockfileKind::Pom => "pom",
             LockfileKind::GradleLock => "gradle",
             LockfileKind::NugetLock => "nuget",
+            LockfileKind::DotnetDeps => "dotnet-core",
         }
     }
 
@@ -111,10 +122,18 @@ impl LockfileKind {
                 Ecosystem::PyPI
             }
             LockfileKind::Gemfile => Ecosystem::RubyGems,
-            LockfileKind::Composer => Ecosystem::Packagist,
+            LockfileKind::Composer | LockfileKind::ComposerVendor => Ecosystem::Packagist,
             LockfileKind::Pom | LockfileKind::GradleLock => Ecosystem::Maven,
-            LockfileKind::NugetLock => Ecosystem::NuGet,
+            LockfileKind::NugetLock | LockfileKind::DotnetDeps => Ecosystem::NuGet,
         }
+    }
+
+    /// Whether the file records what is installed on a system rather than
+    /// what a project asks for: read in image and rootfs scans only, as
+    /// Trivy does, so a project's `composer.lock` and its `vendor/` do not
+    /// list the same packages twice.
+    pub fn records_installation(self) -> bool {
+        matches!(self, LockfileKind::ComposerVendor)
     }
 }
 
@@ -158,10 +177,17 @@ pub fn parse(kind: LockfileKind, path: &Path, display: &str, content: &[u8]) -> 
         LockfileKind::Uv => python::parse_uv_lock(&input),
         LockfileKind::Gemfile => ruby::parse(&input),
         LockfileKind::Composer => composer::parse(&input),
+        LockfileKind::ComposerVendor => composer_vendor::parse(&input),
         LockfileKind::Pom => maven::parse(&input),
         LockfileKind::GradleLock => gradle::parse(&input),
         LockfileKind::NugetLock => nuget::parse(&input),
+        LockfileKind::DotnetDeps => dotnet_deps::parse(&input),
     }
+}
+
+/// Whether the directory holding `path` is named `dir`.
+fn parent_is(path: &Path, dir: &str) -> bool {
+    path.parent().and_then(Path::file_name).is_some_and(|d| d == dir)
 }
 
 #[cfg(test)]
@@ -176,6 +202,13 @@ mod tests {
             LockfileKind::detect(Path::new("buildscript-gradle.lockfile")),
             Some(LockfileKind::GradleLock)
         );
+        assert_eq!(LockfileKind::detect(Path::new("app/MyApp.deps.json")), Some(LockfileKind::DotnetDeps));
+        assert_eq!(
+            LockfileKind::detect(Path::new("var/www/vendor/composer/installed.json")),
+            Some(LockfileKind::ComposerVendor)
+        );
+        assert_eq!(LockfileKind::detect(Path::new("installed.json")), None);
+        assert_eq!(LockfileKind::detect(Path::new("node_modules/.package-lock/installed.json")), None);
         assert_eq!(LockfileKind::detect(Path::new("README.md")), None);
         assert_eq!(LockfileKind::detect(Path::new("requirements.in")), None);
     }

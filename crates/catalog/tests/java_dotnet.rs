@@ -1,5 +1,5 @@
-//! Maven, Gradle and NuGet parsers against the osv-scalibr fixtures in
-//! `../shared/data`, and against small hand-written projects.
+//! Maven, Gradle, NuGet and .NET `deps.json` parsers against the osv-scalibr
+//! fixtures in `../shared/data`, and against small hand-written projects.
 
 mod common;
 
@@ -10,7 +10,7 @@ use common::{
     fixture, lines_by_name, malformed_line, ok, ordered_ids, parse_path, parses_or_fails_cleanly, text,
     truncations_do_not_panic, warning_lines,
 };
-use rampart_catalog::{LockfileKind, parse};
+use rampart_catalog::{CatalogError, LockfileKind, parse};
 use rampart_types::Ecosystem;
 
 fn write(dir: &Path, rel: &str, content: &str) -> PathBuf {
@@ -386,8 +386,107 @@ fn nuget_dedupes_frameworks_and_skips_projects() {
     assert_eq!(warning_lines(&p), [Some(7)], "Broken has no resolved version");
 }
 
-const CASES: [(LockfileKind, &str); 3] =
-    [(POM, POMS), (GRADLE, GRADLE_LOCKS), (NUGET, "dotnet/packageslockjson")];
+const DEPS: LockfileKind = LockfileKind::DotnetDeps;
+const DEPS_JSON: &str = "dotnet/depsjson";
+
+/// `(name, version, purl)` of each package, in output order.
+fn purls(p: &rampart_catalog::Parsed) -> Vec<(&str, &str, String)> {
+    p.packages.iter().map(|p| (p.name.as_str(), p.version.as_str(), p.purl())).collect()
+}
+
+#[test]
+fn deps_json_packages_without_the_app_project() {
+    let p = ok(DEPS, DEPS_JSON, "valid");
+    assert_eq!(
+        purls(&p),
+        [
+            ("AWSSDK.Core", "3.7.10.6", "pkg:nuget/AWSSDK.Core@3.7.10.6".to_string()),
+            (
+                "Microsoft.Extensions.DependencyInjection",
+                "6.0.0",
+                "pkg:nuget/Microsoft.Extensions.DependencyInjection@6.0.0".to_string()
+            ),
+        ],
+        "TestLibrary/1.0.0 is the app's own project"
+    );
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    assert!(p.packages.iter().all(|p| p.ecosystem == Ecosystem::NuGet && !p.dev && !p.indirect));
+    assert_eq!(lines_by_name(&p, "AWSSDK.Core"), [(50, 56)]);
+    assert_eq!(lines_by_name(&p, "Microsoft.Extensions.DependencyInjection"), [(57, 63)]);
+
+    let empty = ok(DEPS, DEPS_JSON, "empty");
+    assert!(empty.packages.is_empty() && empty.warnings.is_empty());
+}
+
+#[test]
+fn deps_json_key_without_a_version_is_skipped_with_a_warning() {
+    let p = ok(DEPS, DEPS_JSON, "nopackagename");
+    assert_eq!(ordered_ids(&p), [("AWSSDK.Core", "3.7.10.6")]);
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(p.warnings[0].message.contains("Microsoft.Extensions.DependencyInjection"), "{:?}", p.warnings);
+    assert_eq!(warning_lines(&p), [Some(57)]);
+}
+
+#[test]
+fn deps_json_malformed_names_the_file_and_line() {
+    let err = fixture(DEPS, DEPS_JSON, "invalid").unwrap_err();
+    let CatalogError::Malformed { path, line, .. } = &err;
+    assert!(path.ends_with("depsjson/testdata/invalid"), "{err}");
+    assert_eq!(*line, Some(1));
+    assert!(err.to_string().contains("invalid:1:"), "{err}");
+
+    let err = text(DEPS, r#"{"libraries": ["AWSSDK.Core/3.7.10.6"]}"#).unwrap_err();
+    assert!(err.to_string().starts_with("lockfile:1: invalid JSON"), "{err}");
+}
+
+#[test]
+fn deps_json_only_package_libraries_count() {
+    let deps = r#"{
+  "libraries": {
+    "MyApp/1.0.0": { "type": "project", "serviceable": false, "sha512": "" },
+    "Newtonsoft.Json/13.0.1": { "type": "package", "serviceable": true },
+    "Microsoft.NETCore.App.Ref/6.0.0": { "type": "reference" },
+    "newtonsoft.json/13.0.1": { "type": "Package" },
+    "Serilog/2.10.0/extra": { "type": "package" },
+    "/1.0.0": { "type": "package" },
+    "Broken/1.0.0": "package",
+    "NoType/1.0.0": {}
+  }
+}"#;
+    let p = text(DEPS, deps).unwrap();
+    assert_eq!(ordered_ids(&p), [("Newtonsoft.Json", "13.0.1")], "names are case-insensitive");
+    assert_eq!(lines_by_name(&p, "Newtonsoft.Json"), [(4, 4), (6, 6)]);
+    let warned: Vec<(&str, Option<u32>)> =
+        p.warnings.iter().map(|w| (w.message.split(':').next().unwrap(), w.line)).collect();
+    assert_eq!(
+        warned,
+        [
+            ("libraries.Serilog/2.10.0/extra", Some(7)),
+            ("libraries./1.0.0", Some(8)),
+            ("libraries.Broken/1.0.0", Some(9)),
+        ]
+    );
+    assert!(
+        text(DEPS, r#"{"runtimeTarget": {"name": ".NETCoreApp,Version=v8.0"}}"#).unwrap().packages.is_empty()
+    );
+}
+
+#[test]
+fn deps_json_claimed_by_name() {
+    for (path, want) in [
+        ("app/MyApp.deps.json", Some(DEPS)),
+        ("/usr/share/dotnet/shared/Microsoft.NETCore.App/8.0.1/Microsoft.NETCore.App.deps.json", Some(DEPS)),
+        ("app/MyApp.runtimeconfig.json", None),
+        ("app/deps.json.bak", None),
+    ] {
+        assert_eq!(LockfileKind::detect(Path::new(path)), want, "{path}");
+    }
+    assert_eq!(DEPS.trivy_type(), "dotnet-core");
+    assert_eq!(DEPS.ecosystem(), Ecosystem::NuGet);
+}
+
+const CASES: [(LockfileKind, &str); 4] =
+    [(POM, POMS), (GRADLE, GRADLE_LOCKS), (NUGET, "dotnet/packageslockjson"), (DEPS, DEPS_JSON)];
 
 #[test]
 fn every_java_dotnet_fixture_parses_or_fails_cleanly() {

@@ -1,5 +1,6 @@
 //! Gemfile.lock and composer.lock parsers against the osv-scalibr fixtures in
-//! `../shared/data`, plus hand-written files for what the fixtures lack.
+//! `../shared/data`, plus hand-written files for what the fixtures lack, and
+//! `vendor/composer/installed.json`, which has no fixture there.
 
 mod common;
 
@@ -263,4 +264,236 @@ fn composer_json_beside_the_lock_decides_directness() {
 #[test]
 fn composer_truncated_files_do_not_panic() {
     truncations_do_not_panic(LockfileKind::Composer, COMPOSER);
+}
+
+// ---------------------------------------------------------------- vendor/composer/installed.json
+
+const VENDOR: LockfileKind = LockfileKind::ComposerVendor;
+
+/// What Composer 2 writes after `composer install` of an app requiring
+/// guzzle, monolog and symfony/console, with phpunit for development.
+const INSTALLED_V2: &str = r#"{
+    "packages": [
+        {
+            "name": "guzzlehttp/guzzle",
+            "version": "7.8.1",
+            "version_normalized": "7.8.1.0",
+            "require": {"ext-json": "*", "guzzlehttp/psr7": "^1.9.1 || ^2.5.1", "php": "^7.2.5 || ^8.0"},
+            "type": "library",
+            "installation-source": "dist",
+            "license": ["MIT"],
+            "install-path": "../guzzlehttp/guzzle"
+        },
+        {
+            "name": "guzzlehttp/psr7",
+            "version": "2.6.2",
+            "version_normalized": "2.6.2.0",
+            "type": "library",
+            "license": ["MIT"],
+            "install-path": "../guzzlehttp/psr7"
+        },
+        {
+            "name": "monolog/monolog",
+            "version": "3.5.0",
+            "version_normalized": "3.5.0.0",
+            "require": {"php": ">=8.1", "psr/log": "^2.0 || ^3.0"},
+            "type": "library",
+            "license": ["MIT"],
+            "install-path": "../monolog/monolog"
+        },
+        {
+            "name": "phpunit/phpunit",
+            "version": "10.5.10",
+            "version_normalized": "10.5.10.0",
+            "type": "library",
+            "license": ["BSD-3-Clause"],
+            "install-path": "../phpunit/phpunit"
+        },
+        {
+            "name": "psr/log",
+            "version": "3.0.0",
+            "version_normalized": "3.0.0.0",
+            "type": "library",
+            "license": ["MIT"],
+            "install-path": "../psr/log"
+        },
+        {
+            "name": "symfony/console",
+            "version": "v6.4.3",
+            "version_normalized": "6.4.3.0",
+            "type": "library",
+            "license": ["MIT"],
+            "install-path": "../symfony/console"
+        }
+    ],
+    "dev": true,
+    "dev-package-names": [
+        "phpunit/phpunit"
+    ]
+}
+"#;
+
+/// What Composer 1 wrote: the packages alone.
+const INSTALLED_V1: &str = r#"[
+    {
+        "name": "guzzlehttp/guzzle",
+        "version": "6.5.5",
+        "version_normalized": "6.5.5.0",
+        "type": "library",
+        "installation-source": "dist",
+        "license": ["MIT"]
+    },
+    {
+        "name": "monolog/monolog",
+        "version": "1.25.3",
+        "version_normalized": "1.25.3.0",
+        "require": {"php": ">=5.3.0", "psr/log": "~1.0"},
+        "type": "library",
+        "license": ["MIT"]
+    },
+    {
+        "name": "symfony/console",
+        "version": "v4.4.18",
+        "version_normalized": "4.4.18.0",
+        "type": "library",
+        "license": "MIT"
+    }
+]
+"#;
+
+/// `(name, version, purl, dev, licenses)` of each package, in file order.
+fn vendor_summary(p: &Parsed) -> Vec<(&str, &str, String, bool, Vec<&str>)> {
+    p.packages
+        .iter()
+        .map(|p| {
+            let licenses = p.licenses.iter().map(String::as_str).collect();
+            (p.name.as_str(), p.version.as_str(), p.purl(), p.dev, licenses)
+        })
+        .collect()
+}
+
+#[test]
+fn installed_json_composer2_marks_dev_packages() {
+    let p = text(VENDOR, INSTALLED_V2).unwrap();
+    let purl = |s: &str| s.to_string();
+    assert_eq!(
+        vendor_summary(&p),
+        [
+            ("guzzlehttp/guzzle", "7.8.1", purl("pkg:composer/guzzlehttp/guzzle@7.8.1"), false, vec!["MIT"]),
+            ("guzzlehttp/psr7", "2.6.2", purl("pkg:composer/guzzlehttp/psr7@2.6.2"), false, vec!["MIT"]),
+            ("monolog/monolog", "3.5.0", purl("pkg:composer/monolog/monolog@3.5.0"), false, vec!["MIT"]),
+            (
+                "phpunit/phpunit",
+                "10.5.10",
+                purl("pkg:composer/phpunit/phpunit@10.5.10"),
+                true,
+                vec!["BSD-3-Clause"]
+            ),
+            ("psr/log", "3.0.0", purl("pkg:composer/psr/log@3.0.0"), false, vec!["MIT"]),
+            ("symfony/console", "v6.4.3", purl("pkg:composer/symfony/console@v6.4.3"), false, vec!["MIT"]),
+        ],
+        "versions as written, `v` included, as in composer.lock"
+    );
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    assert!(p.packages.iter().all(|p| p.ecosystem == Ecosystem::Packagist && !p.indirect));
+    assert_eq!(lines(&p, "guzzlehttp/guzzle", "7.8.1"), [(3, 12)]);
+    assert_eq!(lines(&p, "symfony/console", "v6.4.3"), [(46, 53)]);
+}
+
+#[test]
+fn installed_json_composer1_is_a_list() {
+    let p = text(VENDOR, INSTALLED_V1).unwrap();
+    assert_eq!(
+        vendor_summary(&p),
+        [
+            (
+                "guzzlehttp/guzzle",
+                "6.5.5",
+                "pkg:composer/guzzlehttp/guzzle@6.5.5".to_string(),
+                false,
+                vec!["MIT"]
+            ),
+            (
+                "monolog/monolog",
+                "1.25.3",
+                "pkg:composer/monolog/monolog@1.25.3".to_string(),
+                false,
+                vec!["MIT"]
+            ),
+            (
+                "symfony/console",
+                "v4.4.18",
+                "pkg:composer/symfony/console@v4.4.18".to_string(),
+                false,
+                vec!["MIT"]
+            ),
+        ],
+        "Composer 1 records no dev packages; an old single-string license is kept"
+    );
+    assert_eq!(lines(&p, "monolog/monolog", "1.25.3"), [(10, 17)]);
+}
+
+#[test]
+fn installed_json_bad_input() {
+    let no_name = r#"{
+  "packages": [
+    {"version": "1.0.0"},
+    {"name": "psr/container", "version": "2.0.2"}
+  ],
+  "dev-package-names": [7, "PSR/Container"]
+}"#;
+    let p = text(VENDOR, no_name).unwrap();
+    assert_eq!(ids_where(&p, |p| p.dev), ["psr/container@2.0.2"], "names compare without case");
+    assert_eq!(warning_lines(&p), [Some(3)]);
+    assert_eq!(p.warnings[0].message, "packages[0] has no name or version");
+    let p = text(VENDOR, "[\n  {\"name\": \"psr/log\"}\n]").unwrap();
+    assert!(p.packages.is_empty());
+    assert_eq!(p.warnings[0].message, "[0] has no name or version");
+
+    assert!(
+        text(VENDOR, r#"{"packages": [], "dev": false, "dev-package-names": []}"#)
+            .unwrap()
+            .packages
+            .is_empty()
+    );
+    for (bad, line) in
+        [("null", 1), ("not json", 1), ("{\n  \"packages\": {\"a\": 1}\n}", 2), ("[\n  1\n]", 2)]
+    {
+        let err = text(VENDOR, bad).unwrap_err();
+        assert!(err.to_string().starts_with("lockfile:"), "{err}");
+        assert_eq!(malformed_line(Err(err)), Some(line), "{bad}");
+    }
+}
+
+#[test]
+fn installed_json_claimed_in_a_composer_directory() {
+    for (path, want) in [
+        ("var/www/vendor/composer/installed.json", Some(VENDOR)),
+        ("/srv/app/lib/composer/installed.json", Some(VENDOR)),
+        ("var/www/vendor/installed.json", None),
+        ("installed.json", None),
+        ("var/www/vendor/composer/installed.php", None),
+    ] {
+        assert_eq!(LockfileKind::detect(std::path::Path::new(path)), want, "{path}");
+    }
+    assert_eq!(VENDOR.trivy_type(), "composer-vendor");
+    assert_eq!(VENDOR.ecosystem(), Ecosystem::Packagist);
+}
+
+#[test]
+fn installed_json_truncated_files_do_not_panic() {
+    for sample in [INSTALLED_V1, INSTALLED_V2] {
+        for cut in 0..sample.len() {
+            let outcome = std::panic::catch_unwind(|| {
+                parse(
+                    VENDOR,
+                    std::path::Path::new("installed.json"),
+                    "installed.json",
+                    &sample.as_bytes()[..cut],
+                )
+                .map(|p| p.packages.len())
+            });
+            assert!(outcome.is_ok(), "cut at {cut} panicked");
+        }
+    }
 }

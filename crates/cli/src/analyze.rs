@@ -33,6 +33,9 @@ pub struct Analyzers<'a> {
     pub include_dev_deps: bool,
     /// Custom Rego checks run with the built-in misconfiguration checks.
     pub user_checks: Option<std::sync::Arc<rampart_policy::checks::CheckSet>>,
+    /// The target is an installed system (an image or a root filesystem):
+    /// records of installed packages are read besides lockfiles.
+    pub system: bool,
 }
 
 impl Analyzers<'_> {
@@ -46,8 +49,13 @@ impl Analyzers<'_> {
     /// skipped above its size limit.
     pub fn claims_structured(&self, rel: &str) -> bool {
         let path = Path::new(rel);
-        (self.detector.is_some() && LockfileKind::detect(path).is_some())
+        (self.detector.is_some() && self.lockfile_kind(path).is_some())
             || (self.misconfig && ConfigKind::detect(path).is_some())
+    }
+
+    /// The package file `path` is, among those this scan reads.
+    fn lockfile_kind(&self, path: &Path) -> Option<LockfileKind> {
+        LockfileKind::detect(path).filter(|k| self.system || !k.records_installation())
     }
 
     /// The largest file worth reading for `rel`.
@@ -76,7 +84,7 @@ impl Analyzers<'_> {
         let mut results = Vec::new();
         let mut warnings = Vec::new();
         if let Some(detector) = &self.detector
-            && let Some(kind) = LockfileKind::detect(path).or_else(|| LockfileKind::detect(Path::new(rel)))
+            && let Some(kind) = self.lockfile_kind(path).or_else(|| self.lockfile_kind(Path::new(rel)))
         {
             results.extend(self.packages(detector, kind, rel, path, content, &mut warnings));
         }

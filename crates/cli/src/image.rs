@@ -50,6 +50,7 @@ pub fn run(ctx: &Context, args: ImageArgs) -> Result<u8> {
     }
     let db = open_db(ctx, &args.vuln)?;
     let mut analyzers = analyzers(ctx, &args.vuln, db.as_ref(), &plan)?;
+    analyzers.system = true;
     let secrets = analyzers.secrets.take();
 
     ctx.ui.debug(format!("opening {name}"));

@@ -43,6 +43,7 @@ pub fn run(ctx: &Context, args: ConfigArgs) -> Result<u8> {
         list_all_pkgs: false,
         include_dev_deps: false,
         user_checks: crate::user_checks::load(&args.config_check, true)?,
+        system: false,
     };
     let results = scan_tree(ctx, &args.target, &walk_options(&args.walk), &analyzers)?;
     let report =

@@ -99,6 +99,7 @@ pub fn rootfs(ctx: &Context, args: RootfsArgs) -> Result<u8> {
     }
     let db = open_db(ctx, &args.vuln)?;
     let mut analyzers = analyzers(ctx, &args.vuln, db.as_ref(), &plan)?;
+    analyzers.system = true;
     // Secrets are scanned as files are read; only what the catalogers need
     // is kept. Executables cannot be told by their path, so with packages
     // wanted every file is listed and judged by its mode, size and head.
@@ -260,6 +261,7 @@ pub fn analyzers<'a>(
             &vuln.config_check,
             vuln.scanners.contains(&Scanner::Misconfig),
         )?,
+        system: false,
     })
 }
 

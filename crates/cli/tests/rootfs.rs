@@ -133,20 +133,8 @@ fn go_binaries_in_a_rootfs_are_found_by_mode_and_content() {
     let binary = binaries[0];
     assert_eq!(binary["Target"], "app/bin/fixture-app");
     assert_eq!(binary["Class"], "lang-pkgs");
-    let packages: Vec<(&str, &str, &str)> = binary["Packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["Name"].as_str().unwrap(),
-                p["Version"].as_str().unwrap(),
-                p["Identifier"]["PURL"].as_str().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        packages,
+        name_version_purl(binary),
         [
             ("golang.org/x/net", "v0.7.0", "pkg:golang/golang.org/x/net@v0.7.0"),
             ("stdlib", "1.19.8", "pkg:golang/stdlib@1.19.8"),
@@ -464,4 +452,213 @@ fn debian_packages_below_a_dsa_fix_are_reported_by_source_package() {
     );
     let vendor_ids = &os["Vulnerabilities"][0]["VendorIDs"];
     assert!(vendor_ids.as_array().unwrap().iter().any(|i| i == "DSA-5218-1"), "{vendor_ids}");
+}
+
+/// What `dotnet publish` writes beside a .NET 8 app: the app, a project it
+/// references, and the NuGet packages it loads.
+const MYAPP_DEPS_JSON: &str = r#"{
+  "runtimeTarget": {
+    "name": ".NETCoreApp,Version=v8.0",
+    "signature": ""
+  },
+  "compilationOptions": {},
+  "targets": {
+    ".NETCoreApp,Version=v8.0": {
+      "MyApp/1.0.0": {
+        "dependencies": {
+          "MyApp.Data": "1.0.0",
+          "Newtonsoft.Json": "13.0.1",
+          "Serilog": "3.1.1"
+        },
+        "runtime": {
+          "MyApp.dll": {}
+        }
+      },
+      "Newtonsoft.Json/13.0.1": {
+        "runtime": {
+          "lib/net6.0/Newtonsoft.Json.dll": {
+            "assemblyVersion": "13.0.0.0",
+            "fileVersion": "13.0.1.25517"
+          }
+        }
+      },
+      "Serilog/3.1.1": {
+        "runtime": {
+          "lib/net7.0/Serilog.dll": {
+            "assemblyVersion": "2.0.0.0",
+            "fileVersion": "3.1.1.0"
+          }
+        }
+      },
+      "MyApp.Data/1.0.0": {
+        "runtime": {
+          "MyApp.Data.dll": {
+            "assemblyVersion": "1.0.0.0",
+            "fileVersion": "1.0.0.0"
+          }
+        }
+      }
+    }
+  },
+  "libraries": {
+    "MyApp/1.0.0": {
+      "type": "project",
+      "serviceable": false,
+      "sha512": ""
+    },
+    "Newtonsoft.Json/13.0.1": {
+      "type": "package",
+      "serviceable": true,
+      "sha512": "sha512-ppPFpBcvxdsfUonNcvITKqLl3bqxWbDCZIzDWHzjpdAHRFfZe0Dw9HmA0+za13IdyrgJwpkDTDA9fHaxOrt20A==",
+      "path": "newtonsoft.json/13.0.1",
+      "hashPath": "newtonsoft.json.13.0.1.nupkg.sha512"
+    },
+    "Serilog/3.1.1": {
+      "type": "package",
+      "serviceable": true,
+      "sha512": "sha512-P6G4/4Kt9bT635bhuwdXlJ2SCqqn2nhh4gqFqQueCOr9bK/e7W9ll/IoX1Ter948cV2Z/5+5v8pAfJYUISY03A==",
+      "path": "serilog/3.1.1",
+      "hashPath": "serilog.3.1.1.nupkg.sha512"
+    },
+    "MyApp.Data/1.0.0": {
+      "type": "project",
+      "serviceable": false,
+      "sha512": ""
+    }
+  }
+}
+"#;
+
+/// What Composer 2 writes in `vendor/composer/installed.json`; phpunit was
+/// installed for development.
+const INSTALLED_JSON: &str = r#"{
+    "packages": [
+        {
+            "name": "guzzlehttp/guzzle",
+            "version": "7.8.1",
+            "version_normalized": "7.8.1.0",
+            "type": "library",
+            "installation-source": "dist",
+            "license": ["MIT"],
+            "install-path": "../guzzlehttp/guzzle"
+        },
+        {
+            "name": "monolog/monolog",
+            "version": "3.5.0",
+            "version_normalized": "3.5.0.0",
+            "type": "library",
+            "installation-source": "dist",
+            "license": ["MIT"],
+            "install-path": "../monolog/monolog"
+        },
+        {
+            "name": "phpunit/phpunit",
+            "version": "10.5.10",
+            "version_normalized": "10.5.10.0",
+            "type": "library",
+            "installation-source": "dist",
+            "license": ["BSD-3-Clause"],
+            "install-path": "../phpunit/phpunit"
+        },
+        {
+            "name": "symfony/console",
+            "version": "v6.4.3",
+            "version_normalized": "6.4.3.0",
+            "type": "library",
+            "installation-source": "dist",
+            "license": ["MIT"],
+            "install-path": "../symfony/console"
+        }
+    ],
+    "dev": true,
+    "dev-package-names": ["phpunit/phpunit"]
+}
+"#;
+
+/// `(Name, Version, PURL)` of each package of a result.
+fn name_version_purl(result: &serde_json::Value) -> Vec<(&str, &str, &str)> {
+    result["Packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["Name"].as_str().unwrap(),
+                p["Version"].as_str().unwrap(),
+                p["Identifier"]["PURL"].as_str().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dotnet_deps_json_and_composer_installed_json_are_reported_per_file() {
+    let root = tempfile::tempdir().unwrap();
+    for (path, content) in
+        [("app/MyApp.deps.json", MYAPP_DEPS_JSON), ("var/www/vendor/composer/installed.json", INSTALLED_JSON)]
+    {
+        let path = root.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    let cwd = tempfile::tempdir().unwrap();
+    let out =
+        scan("rootfs", cwd.path()).args(["-f", "json", "--list-all-pkgs"]).arg(root.path()).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    let results = report["Results"].as_array().unwrap();
+    let of_type = |ty: &str| results.iter().find(|r| r["Type"] == ty).unwrap_or_else(|| panic!("no {ty}"));
+
+    let dotnet = of_type("dotnet-core");
+    assert_eq!(dotnet["Target"], "app/MyApp.deps.json");
+    assert_eq!(dotnet["Class"], "lang-pkgs");
+    assert_eq!(
+        name_version_purl(dotnet),
+        [
+            ("Newtonsoft.Json", "13.0.1", "pkg:nuget/Newtonsoft.Json@13.0.1"),
+            ("Serilog", "3.1.1", "pkg:nuget/Serilog@3.1.1"),
+        ],
+        "MyApp and MyApp.Data are projects, not packages"
+    );
+
+    let php = of_type("composer-vendor");
+    assert_eq!(php["Target"], "var/www/vendor/composer/installed.json");
+    assert_eq!(php["Class"], "lang-pkgs");
+    assert_eq!(
+        name_version_purl(php),
+        [
+            ("guzzlehttp/guzzle", "7.8.1", "pkg:composer/guzzlehttp/guzzle@7.8.1"),
+            ("monolog/monolog", "3.5.0", "pkg:composer/monolog/monolog@3.5.0"),
+            ("symfony/console", "v6.4.3", "pkg:composer/symfony/console@v6.4.3"),
+        ],
+        "phpunit is a development package, left out by default"
+    );
+    assert_eq!(php["Packages"][0]["Licenses"][0], "MIT");
+
+    let out = scan("rootfs", cwd.path())
+        .args(["-f", "json", "--list-all-pkgs", "--include-dev-deps"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    let php = report["Results"].as_array().unwrap().iter().find(|r| r["Type"] == "composer-vendor").unwrap();
+    let dev: Vec<&str> = php["Packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["Dev"] == true)
+        .map(|p| p["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(dev, ["phpunit/phpunit"]);
+
+    // A project is judged by what it asks for: `fs` reads deps.json (what
+    // the build resolved) but not what Composer installed under vendor/.
+    let out =
+        scan("fs", cwd.path()).args(["-f", "json", "--list-all-pkgs"]).arg(root.path()).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    let types: Vec<&str> =
+        report["Results"].as_array().unwrap().iter().map(|r| r["Type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["dotnet-core"]);
 }
