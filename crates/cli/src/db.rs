@@ -75,7 +75,7 @@ pub fn open_for_scan(ctx: &Context, opts: &VulnOptions) -> Result<Db> {
     let db = match (Db::open(&dir), refresh_failed) {
         (Ok(db), None) => db,
         (Ok(db), Some(err)) => {
-            ctx.ui.warn(format!("{err:#}; scanning with the existing database"));
+            ctx.ui.warn(format!("{}; scanning with the existing database", crate::describe(&err)));
             db
         }
         (Err(_), Some(err)) => return Err(err),

@@ -689,3 +689,22 @@ fn failing_suite_exits_1() {
     assert_eq!(code(&out), 1, "{}\n{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("FAIL"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_port_in_use_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = make_certs(dir.path());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = bin(dir.path())
+        .args(["admission", "serve", "--addr", &addr, "--tls-cert"])
+        .arg(tls.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(tls.join("tls.key"))
+        .output()
+        .unwrap();
+    assert_ne!(code(&out), 0);
+    let text = stderr(&out);
+    let line = text.lines().find(|l| l.starts_with("rampart: error:")).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(line, format!("rampart: error: {addr}: Address already in use (os error 98)"), "{text}");
+}
