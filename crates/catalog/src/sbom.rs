@@ -7,8 +7,8 @@
 //! the rest in one group per ecosystem.
 //!
 //! Packages are identified by their package URL only: a component without
-//! one, or with a type or distribution rampart has no advisories for, is
-//! skipped and counted in a warning. Trivy's `aquasecurity:trivy:` and
+//! one, or with a type or distribution rampart does not know, is skipped
+//! and counted in a warning. Trivy's `aquasecurity:trivy:` and
 //! rampart's `rampart:` properties (SPDX: annotations `Name: value`) add
 //! what the purl lacks: source package, layer, dev and indirect flags, and
 //! which result a group was; Syft's source-package properties and the purl's
@@ -729,6 +729,7 @@ fn ecosystem(purl: &Purl, os: Option<&Os>) -> Result<Ecosystem, String> {
         "composer" => Ecosystem::Packagist,
         "pub" => Ecosystem::Pub,
         "hex" => Ecosystem::Hex,
+        "conda" => Ecosystem::Conda,
         "k8s" => Ecosystem::Kubernetes,
         "apk" | "deb" | "rpm" => {
             let candidates = [
@@ -802,6 +803,7 @@ fn default_kind(ecosystem: Ecosystem) -> &'static str {
         Ecosystem::Packagist => "composer",
         Ecosystem::Pub => "pub",
         Ecosystem::Hex => "hex",
+        Ecosystem::Conda => "conda-pkg",
         Ecosystem::Kubernetes => "kubernetes",
         Ecosystem::Alpine => "alpine",
         Ecosystem::Debian => "debian",
@@ -878,6 +880,7 @@ mod tests {
         assert_eq!(eco("pkg:rpm/centos/openssl@3", None), Err("unsupported distribution rpm/centos".into()));
         assert_eq!(eco("pkg:apk/debian/x@1", None), Err("unsupported distribution apk/debian".into()));
         assert_eq!(eco("pkg:generic/x@1", None), Err("unsupported package type generic".into()));
+        assert_eq!(eco("pkg:conda/numpy@1.26.4", None), Ok(Ecosystem::Conda));
         let os = Purl::parse("pkg:apk/alpine/musl@1.2.5-r0?distro=3.20.3").unwrap().os();
         assert_eq!(os, Some(Os { family: "alpine".into(), name: "3.20.3".into(), eosl: false }));
     }

@@ -710,3 +710,63 @@ fn installed_gem_specifications() {
         assert_eq!(kind(path), want, "{path}");
     }
 }
+
+#[test]
+fn conda_package_records() {
+    let rel = |name: &str| format!("python/condameta/testdata/{name}");
+    let conda = |name: &str| fixture(InstalledKind::Conda, &rel(name));
+    let shown = |name: &str| {
+        data(&format!("lockfiles/extractor/filesystem/language/{}", rel(name))).display().to_string()
+    };
+
+    let valid = conda("valid").unwrap();
+    assert_eq!(summary(&valid), [("jupyterlab", "3.1.12", vec!["BSD-3-Clause"])]);
+    assert!(valid.warnings.is_empty(), "{:?}", valid.warnings);
+    assert_eq!(valid.packages[0].ecosystem, Ecosystem::Conda);
+    assert_eq!(valid.packages[0].purl(), "pkg:conda/jupyterlab@3.1.12");
+
+    for name in ["empty", "noname", "noversion"] {
+        let p = conda(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(p.packages.is_empty(), "{name}");
+        let warnings: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(warnings, [format!("{}: no name or version: not a package record", shown(name))]);
+    }
+
+    let err = conda("invalid").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}:1: invalid JSON: expected ident at line 1 column 2", shown("invalid"))
+    );
+
+    let record = |text: &str| parse(InstalledKind::Conda, "conda-meta/x-1-0.json", text.as_bytes());
+    let p =
+        record(r#"{"name": "openssl", "version": "3.0.13", "license": null, "files": ["lib/libssl.so.3"]}"#)
+            .unwrap();
+    assert_eq!(summary(&p), [("openssl", "3.0.13", vec![])], "no license");
+    let p =
+        record(r#"{"name": "tzdata", "version": "2024a", "license": ["LicenseRef-Public-Domain"]}"#).unwrap();
+    assert_eq!(summary(&p), [("tzdata", "2024a", vec![])], "a license that is not a string is left out");
+    let p = record(r#"{"name": 7, "version": "1"}"#).unwrap();
+    assert!(p.packages.is_empty() && p.warnings.len() == 1, "a name that is not a string");
+    let err = record(r#"["numpy", "1.26.4"]"#).unwrap_err();
+    assert_eq!(err.to_string(), "conda-meta/x-1-0.json: not a JSON object");
+    let err = record(r#""numpy""#).unwrap_err();
+    assert!(err.to_string().starts_with("conda-meta/x-1-0.json:1: invalid JSON: invalid type"), "{err}");
+
+    let c = Some(InstalledKind::Conda);
+    for (path, want) in [
+        ("opt/conda/conda-meta/numpy-1.26.4-py311h64a7726_0.json", c),
+        ("/opt/conda/envs/ml/conda-meta/ca-certificates-2024.2.2-hbcca054_0.json", c),
+        ("home/jovyan/.conda/envs/py/conda-meta/_libgcc_mutex-0.1-conda_forge.json", c),
+        ("opt/conda/conda-meta/history", None),
+        ("opt/conda/conda-meta/pinned", None),
+        ("opt/conda/conda-meta/state.json", None),
+        ("opt/conda/conda-meta/numpy-1.26.4.json", None),
+        ("opt/conda/conda-meta/sub/numpy-1.26.4-py311h64a7726_0.json", None),
+        ("opt/conda/pkgs/numpy-1.26.4-py311h64a7726_0/info/index.json", None),
+    ] {
+        assert_eq!(kind(path), want, "{path}");
+    }
+    assert!(InstalledKind::Conda.defers_to_os_package());
+    assert_eq!(InstalledKind::Conda.trivy_type(), "conda-pkg");
+}

@@ -456,7 +456,8 @@ fn report_package(p: &Package) -> ReportPackage {
     ReportPackage::from(p)
 }
 
-/// (target, kind, packages) of each lockfile in the round-trip report.
+/// (target, kind, packages) of each language result in the round-trip report:
+/// lockfiles, and conda packages gathered under one name as Trivy does.
 fn lockfiles() -> Vec<(&'static str, &'static str, Vec<Package>)> {
     let with = |mut p: Package, edit: fn(&mut Package)| {
         edit(&mut p);
@@ -495,6 +496,13 @@ fn lockfiles() -> Vec<(&'static str, &'static str, Vec<Package>)> {
         ("composer.lock", "composer", vec![pkg(Ecosystem::Packagist, "symfony/console", "v5.4.0")]),
         ("pubspec.lock", "pub", vec![pkg(Ecosystem::Pub, "http", "1.1.0")]),
         ("mix.lock", "mix", vec![pkg(Ecosystem::Hex, "phoenix", "1.7.0")]),
+        (
+            "Conda",
+            "conda-pkg",
+            vec![with(pkg(Ecosystem::Conda, "numpy", "1.26.4"), |p| {
+                p.licenses = vec!["BSD-3-Clause".into()]
+            })],
+        ),
     ]
 }
 

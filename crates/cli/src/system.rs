@@ -145,6 +145,7 @@ fn kind_target(kind: InstalledKind) -> &'static str {
         InstalledKind::Node => "Node.js",
         InstalledKind::Jar => "Java",
         InstalledKind::Gemspec => "Ruby",
+        InstalledKind::Conda => "Conda",
         InstalledKind::GoBinary | InstalledKind::RustBinary => "Binaries",
     }
 }

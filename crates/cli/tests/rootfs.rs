@@ -155,17 +155,8 @@ fn go_binaries_in_a_rootfs_are_found_by_mode_and_content() {
     assert_eq!(go_findings(binary), expected, "the same advisories as the image scan");
 
     // The SBOM names the binary's modules with golang purls.
-    let out = scan("rootfs", cwd.path())
-        .args(["-f", "cyclonedx", "-o", "sbom.cdx.json"])
-        .arg(root.path())
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let bom: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(cwd.path().join("sbom.cdx.json")).unwrap()).unwrap();
-    let purls: Vec<&str> =
-        bom["components"].as_array().unwrap().iter().filter_map(|c| c["purl"].as_str()).collect();
-    assert!(purls.contains(&"pkg:golang/golang.org/x/net@v0.7.0"), "{purls:?}");
+    let purls = cyclonedx_purls(cwd.path(), root.path());
+    assert!(purls.iter().any(|p| p == "pkg:golang/golang.org/x/net@v0.7.0"), "{purls:?}");
 
     // Installed by an OS package: the apk package is what is reported.
     let db = root.path().join("lib/apk/db/installed");
@@ -575,6 +566,22 @@ const INSTALLED_JSON: &str = r#"{
 }
 "#;
 
+/// The component PURLs of `rootfs -f cyclonedx` on `root`, written to
+/// `sbom.cdx.json` in `cwd`.
+fn cyclonedx_purls(cwd: &std::path::Path, root: &std::path::Path) -> Vec<String> {
+    let out =
+        scan("rootfs", cwd).args(["-f", "cyclonedx", "-o", "sbom.cdx.json"]).arg(root).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let bom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cwd.join("sbom.cdx.json")).unwrap()).unwrap();
+    bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// `(Name, Version, PURL)` of each package of a result.
 fn name_version_purl(result: &serde_json::Value) -> Vec<(&str, &str, &str)> {
     result["Packages"]
@@ -661,4 +668,131 @@ fn dotnet_deps_json_and_composer_installed_json_are_reported_per_file() {
     let types: Vec<&str> =
         report["Results"].as_array().unwrap().iter().map(|r| r["Type"].as_str().unwrap()).collect();
     assert_eq!(types, ["dotnet-core"]);
+}
+
+/// `conda-meta/numpy-1.26.4-py311h64a7726_0.json`, as conda writes it
+/// (the file list cut short).
+const NUMPY_RECORD: &str = r#"{
+  "build": "py311h64a7726_0",
+  "build_number": 0,
+  "channel": "https://conda.anaconda.org/conda-forge/linux-64",
+  "constrains": ["numpy-base <0a0"],
+  "depends": [
+    "libblas >=3.9.0,<4.0a0",
+    "libcblas >=3.9.0,<4.0a0",
+    "libgcc-ng >=12",
+    "liblapack >=3.9.0,<4.0a0",
+    "libstdcxx-ng >=12",
+    "python >=3.11,<3.12.0a0",
+    "python_abi 3.11.* *_cp311"
+  ],
+  "extracted_package_dir": "/opt/conda/pkgs/numpy-1.26.4-py311h64a7726_0",
+  "files": [
+    "bin/f2py",
+    "lib/python3.11/site-packages/numpy/__init__.py",
+    "lib/python3.11/site-packages/numpy-1.26.4.dist-info/METADATA"
+  ],
+  "fn": "numpy-1.26.4-py311h64a7726_0.conda",
+  "license": "BSD-3-Clause",
+  "link": {"source": "/opt/conda/pkgs/numpy-1.26.4-py311h64a7726_0", "type": 1},
+  "name": "numpy",
+  "requested_spec": "conda-forge::numpy=1.26",
+  "size": 8065890,
+  "subdir": "linux-64",
+  "timestamp": 1707225380409,
+  "url": "https://conda.anaconda.org/conda-forge/linux-64/numpy-1.26.4-py311h64a7726_0.conda",
+  "version": "1.26.4"
+}
+"#;
+
+const REQUESTS_RECORD: &str = r#"{
+  "build": "pyhd8ed1ab_0",
+  "build_number": 0,
+  "channel": "https://conda.anaconda.org/conda-forge/noarch",
+  "constrains": ["chardet >=3.0.2,<6"],
+  "depends": [
+    "certifi >=2017.4.17",
+    "charset-normalizer >=2,<3",
+    "idna >=2.5,<4",
+    "python >=3.7,<4.0",
+    "urllib3 >=1.21.1,<1.27"
+  ],
+  "files": ["site-packages/requests/__init__.py", "site-packages/requests/api.py"],
+  "fn": "requests-2.28.1-pyhd8ed1ab_0.tar.bz2",
+  "license": "Apache-2.0",
+  "name": "requests",
+  "noarch": "python",
+  "subdir": "noarch",
+  "timestamp": 1656534056640,
+  "url": "https://conda.anaconda.org/conda-forge/noarch/requests-2.28.1-pyhd8ed1ab_0.tar.bz2",
+  "version": "2.28.1"
+}
+"#;
+
+const CONDA_HISTORY: &str = "==> 2024-03-01 10:15:02 <==\n\
+    # cmd: /opt/conda/bin/conda install -y -c conda-forge numpy=1.26 requests=2.28\n\
+    # conda version: 24.1.2\n\
+    +conda-forge/linux-64::numpy-1.26.4-py311h64a7726_0\n\
+    +conda-forge/noarch::requests-2.28.1-pyhd8ed1ab_0\n";
+
+#[test]
+fn conda_packages_are_one_conda_result_listed_in_sboms() {
+    let root = tempfile::tempdir().unwrap();
+    let meta = root.path().join("opt/conda/conda-meta");
+    std::fs::create_dir_all(&meta).unwrap();
+    for (name, content) in [
+        ("numpy-1.26.4-py311h64a7726_0.json", NUMPY_RECORD),
+        ("requests-2.28.1-pyhd8ed1ab_0.json", REQUESTS_RECORD),
+        ("history", CONDA_HISTORY),
+    ] {
+        std::fs::write(meta.join(name), content).unwrap();
+    }
+    let cwd = tempfile::tempdir().unwrap();
+    let out =
+        scan("rootfs", cwd.path()).args(["-f", "json", "--list-all-pkgs"]).arg(root.path()).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("conda-meta"), "no warning about the records: {}", stderr(&out));
+    let report = json(&out);
+    let results = report["Results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    let conda = &results[0];
+    assert_eq!(
+        (&conda["Target"], &conda["Class"], &conda["Type"]),
+        (&"Conda".into(), &"lang-pkgs".into(), &"conda-pkg".into())
+    );
+    assert_eq!(
+        name_version_purl(conda),
+        [("numpy", "1.26.4", "pkg:conda/numpy@1.26.4"), ("requests", "2.28.1", "pkg:conda/requests@2.28.1")]
+    );
+    let packages = conda["Packages"].as_array().unwrap();
+    let paths: Vec<&str> = packages.iter().map(|p| p["FilePath"].as_str().unwrap()).collect();
+    assert_eq!(
+        paths,
+        [
+            "opt/conda/conda-meta/numpy-1.26.4-py311h64a7726_0.json",
+            "opt/conda/conda-meta/requests-2.28.1-pyhd8ed1ab_0.json"
+        ]
+    );
+    assert_eq!(
+        (&packages[0]["Licenses"][0], &packages[1]["Licenses"][0]),
+        (&"BSD-3-Clause".into(), &"Apache-2.0".into())
+    );
+    // requests 2.28.1 is below PyPI's fix for PYSEC-2023-74, but OSV has no
+    // conda ecosystem: nothing is matched, and that is no error.
+    assert!(conda["Vulnerabilities"].as_array().is_none_or(Vec::is_empty), "{}", conda["Vulnerabilities"]);
+
+    let purls = cyclonedx_purls(cwd.path(), root.path());
+    assert_eq!(purls, ["pkg:conda/numpy@1.26.4", "pkg:conda/requests@2.28.1"]);
+
+    // Read back, the SBOM gives the same result.
+    let out =
+        scan("sbom", cwd.path()).args(["-f", "json", "--list-all-pkgs", "sbom.cdx.json"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    let conda = &report["Results"][0];
+    assert_eq!((&conda["Target"], &conda["Type"]), (&"Conda".into(), &"conda-pkg".into()));
+    assert_eq!(
+        name_version_purl(conda),
+        [("numpy", "1.26.4", "pkg:conda/numpy@1.26.4"), ("requests", "2.28.1", "pkg:conda/requests@2.28.1")]
+    );
 }

@@ -387,6 +387,21 @@ mod tests {
     }
 
     #[test]
+    fn conda_packages_match_nothing_quietly() {
+        // OSV has no conda ecosystem: a PyPI advisory for the same name
+        // says nothing about the conda build of it.
+        let mut store = MemStore::default();
+        store.add(adv("PYSEC-2023-74", &[]), "PyPI", "requests", range("0", "2.31.0"));
+        let packages = [
+            Package::new(Ecosystem::Conda, "requests", "2.28.0"),
+            Package::new(Ecosystem::Conda, "numpy", "1.26.4"),
+        ];
+        let d = run(&store, &packages, None).unwrap();
+        assert!(d.vulnerabilities.is_empty(), "{:?}", ids(&d.vulnerabilities));
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    }
+
+    #[test]
     fn os_packages_match_through_their_source_package() {
         let mut store = MemStore::default();
         store.add(adv("CVE-2023-0464", &[]), "Debian:11", "openssl", range("0", "1.1.1n-0+deb11u5"));

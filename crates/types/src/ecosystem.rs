@@ -19,6 +19,9 @@ pub enum Ecosystem {
     Packagist,
     Pub,
     Hex,
+    /// Packages conda installed. OSV has no conda ecosystem, so no advisory
+    /// names one: they are listed, never matched.
+    Conda,
     Kubernetes,
     Alpine,
     Debian,
@@ -48,6 +51,7 @@ impl Ecosystem {
             Ecosystem::Packagist => "Packagist",
             Ecosystem::Pub => "Pub",
             Ecosystem::Hex => "Hex",
+            Ecosystem::Conda => "conda",
             Ecosystem::Kubernetes => "Kubernetes",
             Ecosystem::Alpine => "Alpine",
             Ecosystem::Debian => "Debian",
@@ -78,6 +82,7 @@ impl Ecosystem {
             "packagist" => Ecosystem::Packagist,
             "pub" => Ecosystem::Pub,
             "hex" => Ecosystem::Hex,
+            "conda" => Ecosystem::Conda,
             "kubernetes" | "k8s" => Ecosystem::Kubernetes,
             "alpine" => Ecosystem::Alpine,
             "debian" => Ecosystem::Debian,
@@ -129,6 +134,7 @@ impl Ecosystem {
             Ecosystem::Packagist => "composer",
             Ecosystem::Pub => "pub",
             Ecosystem::Hex => "hex",
+            Ecosystem::Conda => "conda",
             Ecosystem::Kubernetes => "k8s",
             Ecosystem::Alpine | Ecosystem::Wolfi | Ecosystem::Chainguard => "apk",
             Ecosystem::Debian | Ecosystem::Ubuntu => "deb",
@@ -184,6 +190,16 @@ mod tests {
         assert_eq!(Ecosystem::Alpine.osv_key(Some("v3.18")), "Alpine:v3.18");
         assert_eq!(Ecosystem::parse_osv("kubernetes").unwrap().0, Ecosystem::Kubernetes);
         assert!(Ecosystem::parse_osv("Nonsense").is_err());
+    }
+
+    #[test]
+    fn conda_names_round_trip() {
+        assert_eq!(Ecosystem::Conda.osv_name(), "conda");
+        assert_eq!(Ecosystem::parse_osv("conda").unwrap(), (Ecosystem::Conda, None));
+        assert_eq!(Ecosystem::Conda.osv_key(None), "conda");
+        assert_eq!(Ecosystem::Conda.purl_type(), "conda");
+        assert!(!Ecosystem::Conda.is_os());
+        assert_eq!(Ecosystem::Conda.normalize_name("_libgcc_mutex"), "_libgcc_mutex");
     }
 
     #[test]

@@ -163,6 +163,7 @@ mod tests {
         );
         assert_eq!(purl(Ecosystem::PyPI, "Django_Rest", "1.0+local"), "pkg:pypi/django-rest@1.0%2Blocal");
         assert_eq!(purl(Ecosystem::Debian, "libc6", "2.36-9"), "pkg:deb/libc6@2.36-9");
+        assert_eq!(purl(Ecosystem::Conda, "_openmp_mutex", "5.1"), "pkg:conda/_openmp_mutex@5.1");
     }
 
     fn p(s: &str) -> Purl {

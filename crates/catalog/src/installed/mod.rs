@@ -1,8 +1,8 @@
 //! Language packages installed on a filesystem (as opposed to locked in a
 //! project): Python distributions' metadata, packages in `node_modules`,
-//! installed gems' specifications, Java archives, the build information Go
-//! writes into its binaries, and the dependency list `cargo auditable`
-//! embeds in Rust ones.
+//! installed gems' specifications, conda's package records, Java archives,
+//! the build information Go writes into its binaries, and the dependency
+//! list `cargo auditable` embeds in Rust ones.
 //!
 //! Paths are relative to the filesystem root, as in [`crate::os`]. Metadata
 //! files are claimed by path ([`claims`]); binaries cannot be, so
@@ -12,6 +12,7 @@
 //! package's for most kinds ([`InstalledKind::defers_to_os_package`]):
 //! callers drop those to avoid reporting them twice.
 
+mod conda;
 mod gemspec;
 mod gobinary;
 mod jar;
@@ -40,6 +41,8 @@ pub enum InstalledKind {
     Jar,
     /// An installed gem's `specifications/*.gemspec`.
     Gemspec,
+    /// A conda environment's `conda-meta/<name>-<version>-<build>.json`.
+    Conda,
 }
 
 impl InstalledKind {
@@ -52,6 +55,7 @@ impl InstalledKind {
             InstalledKind::RustBinary => "rustbinary",
             InstalledKind::Jar => "jar",
             InstalledKind::Gemspec => "gemspec",
+            InstalledKind::Conda => "conda-pkg",
         }
     }
 
@@ -83,6 +87,11 @@ pub fn kind(path: &str) -> Option<InstalledKind> {
     if name.ends_with(".gemspec") && dir.split('/').any(|d| d == "specifications") {
         return Some(InstalledKind::Gemspec);
     }
+    // Any environment's records, the base one's (`/opt/conda`) too: Trivy
+    // reads only those under `envs/`, missing what most conda images install.
+    if dir_name == "conda-meta" && is_conda_record(name) {
+        return Some(InstalledKind::Conda);
+    }
     if name == "package.json" {
         let mut up = dir.rsplit('/');
         let package = up.next().unwrap_or_default();
@@ -94,6 +103,14 @@ pub fn kind(path: &str) -> Option<InstalledKind> {
         }
     }
     None
+}
+
+/// `<name>-<version>-<build>.json`, as conda names its records (`history`
+/// and other files beside them are not records); the name may hold dashes.
+fn is_conda_record(file: &str) -> bool {
+    let Some(stem) = file.strip_suffix(".json") else { return false };
+    let parts: Vec<&str> = stem.rsplitn(3, '-').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty())
 }
 
 pub fn claims(path: &str) -> bool {
@@ -143,6 +160,7 @@ pub fn parse(kind: InstalledKind, display: &str, content: &[u8]) -> Result<Parse
         InstalledKind::RustBinary => rustbinary::parse(&input),
         InstalledKind::Jar => jar::parse(&input),
         InstalledKind::Gemspec => gemspec::parse(&input),
+        InstalledKind::Conda => conda::parse(&input),
     }
 }
 
