@@ -69,6 +69,13 @@ impl Review<'_> {
     }
 }
 
+/// The string at `path` of a JSON value, `""` when absent: the fields every
+/// review reads (operation, kind, names). serde_json's `pointer` would
+/// allocate two strings per step to unescape `~`, which these keys never hold.
+pub(crate) fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_str).unwrap_or("")
+}
+
 /// One stage of the pipeline (Pod Security, image rules, Gatekeeper).
 pub trait Validator: Send + Sync {
     fn name(&self) -> &'static str;
@@ -159,12 +166,14 @@ impl Engine {
     /// Decides one AdmissionRequest; validators that can stop early fail it
     /// once `deadline` passes.
     pub fn review_until(&self, request: &Value, deadline: Option<Instant>) -> Result<Decision, Error> {
-        let s = |p: &str| request.pointer(p).and_then(Value::as_str).unwrap_or("");
-        let operation = s("/operation");
-        let kind = s("/kind/kind");
+        let s = |path: &[&str]| str_at(request, path);
+        let operation = s(&["operation"]);
+        let kind = s(&["kind", "kind"]);
         // A Namespace object belongs to itself for exemptions and labels.
-        let namespace =
-            if kind == "Namespace" && s("/namespace").is_empty() { s("/name") } else { s("/namespace") };
+        let namespace = match s(&["namespace"]) {
+            "" if kind == "Namespace" => s(&["name"]),
+            namespace => namespace,
+        };
         if self.exempt_namespaces.iter().any(|n| n == namespace) && !namespace.is_empty() {
             return Ok(Decision { allowed: true, exempt: true, findings: Vec::new() });
         }
@@ -184,7 +193,7 @@ impl Engine {
             namespace: namespace_object,
             operation,
             kind,
-            sub_resource: s("/subResource"),
+            sub_resource: s(&["subResource"]),
             audit: false,
             deadline,
         };

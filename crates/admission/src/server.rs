@@ -21,7 +21,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::engine::{Decision, Engine};
+use crate::engine::{Decision, Engine, str_at};
 use crate::metrics::{Metrics, Outcome};
 use crate::podsecurity::audit_annotation;
 use crate::tls::{CertStore, server_config};
@@ -332,8 +332,7 @@ fn respond(
     result: Result<Decision, Failure>,
     started: Instant,
 ) -> (String, String) {
-    let s =
-        |path: &[&str]| path.iter().try_fold(request, |v, k| v.get(k)).and_then(Value::as_str).unwrap_or("");
+    let s = |path: &[&str]| str_at(request, path);
     let name = match s(&["name"]) {
         "" => s(&["object", "metadata", "name"]),
         name => name,
