@@ -458,7 +458,7 @@ fn audit(ctx: &Context, a: AuditArgs) -> Result<u8> {
     for path in manifest_files(&a.files)? {
         match read_manifest_file(&path) {
             Ok(docs) => files.push((path, docs)),
-            Err(e) => ctx.ui.warn(format!("skipped: {}", crate::describe(&e))),
+            Err(e) => ctx.ui.warn(format!("skipped: {}", crate::errors::describe(&e))),
         }
     }
     // Referential templates see every audited object as the cluster's inventory.

@@ -75,7 +75,7 @@ pub fn open_for_scan(ctx: &Context, opts: &VulnOptions) -> Result<Db> {
     let db = match (Db::open(&dir), refresh_failed) {
         (Ok(db), None) => db,
         (Ok(db), Some(err)) => {
-            ctx.ui.warn(format!("{}; scanning with the existing database", crate::describe(&err)));
+            ctx.ui.warn(format!("{}; scanning with the existing database", crate::errors::describe(&err)));
             db
         }
         (Err(_), Some(err)) => return Err(err),

@@ -17,7 +17,7 @@ use rampart_types::{ArtifactType, Layer, Metadata, Progress as _, ScanResult, Se
 
 use crate::analyze::secrets_result;
 use crate::cli::{ImageArgs, ImageSrc, SbomSource};
-use crate::input::unless_named;
+use crate::errors::unless_named;
 use crate::output::{OutputPlan, finish, new_report};
 use crate::scan::{analyzers, open_db};
 use crate::system::{self, SystemFile};

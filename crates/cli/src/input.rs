@@ -6,6 +6,8 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::errors::io_error;
+
 /// The bytes of `path`, or of stdin when it is `-`; more than `max` is an
 /// error naming the input.
 pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
@@ -23,31 +25,6 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
         bail!("{name}: larger than {max} bytes");
     }
     Ok(content)
-}
-
-/// "PATH: no such file or directory": the wording of every command's
-/// file errors, without std's "(os error 2)".
-pub fn io_error(path: &Path, e: &std::io::Error) -> anyhow::Error {
-    let what = match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
-        _ => e.to_string(),
-    };
-    anyhow::anyhow!("{}: {what}", path.display())
-}
-
-/// Puts `context` in front of an error whose message does not already
-/// start with `name` (most artifact errors name their input themselves).
-pub fn unless_named<E>(context: String, name: &str) -> impl FnOnce(E) -> anyhow::Error + '_
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    move |e| {
-        let named = e.to_string().starts_with(name);
-        let e = anyhow::Error::new(e);
-        if named { e } else { e.context(context) }
-    }
 }
 
 /// [`read_bounded`] as UTF-8 text.

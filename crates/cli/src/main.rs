@@ -7,6 +7,7 @@ mod analyze;
 mod cli;
 mod config;
 mod db;
+mod errors;
 mod image;
 mod input;
 mod misconfig;
@@ -46,30 +47,12 @@ pub const EXIT_FAILURE: u8 = 65;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// An error and its causes, "a: b: c", leaving out a cause the text before
-/// it already ends with: many errors print their source in their own
-/// message ("PATH: Address already in use"), which would then show twice.
-pub fn describe(err: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if out.ends_with(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
-}
-
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     match run(args) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("rampart: error: {}", describe(&err));
+            eprintln!("rampart: error: {}", errors::describe(&err));
             if err.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(EXIT_USAGE)
             } else {
@@ -80,7 +63,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Vec<OsString>) -> anyhow::Result<u8> {
-    let config = ConfigFile::locate(&args).map_err(|e| UsageError(describe(&e)))?;
+    let config = ConfigFile::locate(&args).map_err(|e| UsageError(errors::describe(&e)))?;
     let (cmd, unused) = config.apply(Cli::command());
     let matches = match cmd.try_get_matches_from(args) {
         Ok(m) => m,

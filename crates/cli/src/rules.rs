@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use rampart_rules::{LoadError, Location, RuleSet};
 
-use crate::input::io_error;
+use crate::errors::io_error;
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::analyze::{Analyzers, FileRead, read_file, scan_tree, secrets_result};
 use crate::cli::{FsArgs, RepoArgs, RootfsArgs, Scanner, VulnOptions, WalkArgs};
-use crate::input::{io_error, unless_named};
+use crate::errors::{io_error, unless_named};
 use crate::output::{OutputPlan, finish, new_report};
 use crate::system::{self, SystemFile};
 use crate::{Context, UsageError};
