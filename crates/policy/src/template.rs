@@ -269,7 +269,7 @@ impl Template {
         // Rego whose reads are not known may reach the uid without naming it
         // (`input.review[k]`), so it is keyed with the uid too.
         let reads_uid = reads.as_ref().is_none_or(|paths| {
-            paths.iter().any(|p| p.first() == Some(&crate::reads::Step::Key("uid".into())))
+            paths.iter().any(|p| matches!(p.first(), Some(crate::reads::Step::Key(k)) if k == "uid"))
         });
         Ok(Template {
             src,
