@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Deserialize;
 use serde_json::Value as Json;
 
 mod cache;
@@ -123,10 +122,24 @@ const _: fn() = || {
     assert_send_sync::<Gatekeeper>();
 };
 
-/// JSON to a Rego value, without an intermediate copy.
+/// JSON to a Rego value, built directly: going through serde's visitor
+/// copies every key and string twice, and this runs once per review.
 pub(crate) fn to_rego(v: &Json) -> regorus::Value {
-    // A serde_json value always deserializes; the fallback is unreachable in practice.
-    regorus::Value::deserialize(v).unwrap_or(regorus::Value::Undefined)
+    match v {
+        Json::Null => regorus::Value::Null,
+        Json::Bool(b) => regorus::Value::from(*b),
+        Json::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => regorus::Value::from(u),
+            (None, Some(i)) => regorus::Value::from(i),
+            // serde_json parses no NaN or infinity, so every float is finite.
+            _ => n.as_f64().map_or(regorus::Value::Undefined, regorus::Value::from),
+        },
+        Json::String(s) => regorus::Value::from(s.as_str()),
+        Json::Array(items) => regorus::Value::from(items.iter().map(to_rego).collect::<Vec<_>>()),
+        Json::Object(map) => {
+            regorus::Value::from(map.iter().map(|(k, v)| (key(k), to_rego(v))).collect::<BTreeMap<_, _>>())
+        }
+    }
 }
 
 fn key(s: &str) -> regorus::Value {
@@ -654,4 +667,22 @@ pub(crate) fn collect_files(
 /// Manifests: YAML and JSON files.
 pub(crate) fn is_manifest(name: &str) -> bool {
     [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    #[test]
+    fn json_converts_to_the_value_regorus_itself_reads() {
+        let doc = serde_json::json!({
+            "kind": "Pod", "empty": {}, "none": null, "flags": [true, false], "nested": [[], [{}]],
+            "numbers": [0, 1, -1, u64::MAX, i64::MIN, 0.5, -2.25, 1e300, 3.0],
+            "text": "ünïcode \" \\ \n", "": "empty key",
+        });
+        let converted = super::to_rego(&doc);
+        assert_eq!(converted, regorus::Value::deserialize(&doc).unwrap());
+        assert_eq!(converted["numbers"][3].as_u64().unwrap(), u64::MAX);
+        assert_eq!(converted["numbers"][4].as_i64().unwrap(), i64::MIN);
+    }
 }
