@@ -236,31 +236,7 @@ fn go_binaries_in_images_match_the_ground_truth_advisories() {
         .find(|r| r["Type"] == "gobinary")
         .expect("the Go binary in layer 2");
     assert_eq!(binary["Target"], "/app/bin/fixture-app");
-    let mut found: Vec<String> = binary["Vulnerabilities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            let ids =
-                std::iter::once(&v["VulnerabilityID"]).chain(v["VendorIDs"].as_array().into_iter().flatten());
-            let go = ids.filter_map(|i| i.as_str()).find(|i| i.starts_with("GO-")).expect("a Go vulndb id");
-            format!("{}\t{go}", v["PkgName"].as_str().unwrap())
-        })
-        .collect();
-    found.sort();
-    let text =
-        std::fs::read_to_string(shared_data().join("images/ground-truth/app.fixture-app.go-advisories.tsv"))
-            .unwrap();
-    let mut expected: Vec<String> = text
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            format!("{}\t{}", if f[0] == "go" || f[0] == "stdlib" { "stdlib" } else { f[0] }, f[2])
-        })
-        .collect();
-    expected.sort();
-    assert_eq!(found, expected);
+    assert_eq!(go_findings(binary), expected_go_findings());
 }
 
 #[test]

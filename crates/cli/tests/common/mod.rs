@@ -175,6 +175,41 @@ pub fn extract_from_app_layer(root: &Path, index: usize, member: &str) {
     assert!(status.success(), "no {member} in {}", layer.display());
 }
 
+/// `PkgName\tGO-id` of each finding of a `gobinary` result, sorted.
+pub fn go_findings(result: &serde_json::Value) -> Vec<String> {
+    let mut found: Vec<String> = result["Vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let ids =
+                std::iter::once(&v["VulnerabilityID"]).chain(v["VendorIDs"].as_array().into_iter().flatten());
+            let go = ids.filter_map(|i| i.as_str()).find(|i| i.starts_with("GO-")).expect("a Go vulndb id");
+            format!("{}\t{go}", v["PkgName"].as_str().unwrap())
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The ground truth for the app image's Go binary in the same form, the
+/// toolchain's module (`go`) named `stdlib` as scanners report it.
+pub fn expected_go_findings() -> Vec<String> {
+    let text =
+        std::fs::read_to_string(shared_data().join("images/ground-truth/app.fixture-app.go-advisories.tsv"))
+            .unwrap();
+    let mut expected: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            format!("{}\t{}", if f[0] == "go" || f[0] == "stdlib" { "stdlib" } else { f[0] }, f[2])
+        })
+        .collect();
+    expected.sort();
+    expected
+}
+
 /// Writes to `dest` a real ELF executable (gcc, padded past the smallest
 /// size worth reading as a program) carrying `list`, zlib-compressed by
 /// Python, in a `.dep-v0` section added by objcopy: what `cargo auditable`
