@@ -76,42 +76,56 @@ impl Validator for PodSecurity {
                 })
                 .collect());
         }
+        // The three modes usually share one level: each distinct one is
+        // evaluated once.
+        let mut judged: Vec<(LevelVersion, Option<String>)> = Vec::with_capacity(3);
+        let mut judge_at = |lv: LevelVersion| -> Option<String> {
+            if let Some((_, text)) = judged.iter().find(|(l, _)| *l == lv) {
+                return text.clone();
+            }
+            let text = judge(&pod, lv);
+            judged.push((lv, text.clone()));
+            text
+        };
         let mut findings = Vec::new();
-        let mut enforce_failed = false;
-        if let Some(f) = check(&pod, policy.enforce, Action::Deny) {
-            enforce_failed = true;
-            findings.push(f);
-        }
+        let enforce_failed = match judge_at(policy.enforce) {
+            Some(text) => {
+                findings.push(finding(policy.enforce, text, Action::Deny));
+                true
+            }
+            None => false,
+        };
         // The plugin does not repeat an enforce failure as a warning.
         if !(enforce_failed && policy.warn == policy.enforce)
-            && let Some(f) = check(&pod, policy.warn, Action::Warn)
+            && let Some(text) = judge_at(policy.warn)
         {
-            findings.push(f);
+            findings.push(finding(policy.warn, text, Action::Warn));
         }
         if !(enforce_failed && policy.audit == policy.enforce)
-            && let Some(f) = check(&pod, policy.audit, Action::Audit)
+            && let Some(text) = judge_at(policy.audit)
         {
-            findings.push(f);
+            findings.push(finding(policy.audit, text, Action::Audit));
         }
         Ok(findings)
     }
 }
 
-fn check(pod: &Pod<'_>, lv: LevelVersion, action: Action) -> Option<Finding> {
+/// The plugin's summary of the controls `pod` fails at `lv`, if any.
+fn judge(pod: &Pod<'_>, lv: LevelVersion) -> Option<String> {
     if lv.level == Level::Privileged {
         return None;
     }
     let violations = evaluate(pod, lv);
-    if violations.is_empty() {
-        return None;
-    }
-    let text = summary(lv, &violations);
+    (!violations.is_empty()).then(|| summary(lv, &violations))
+}
+
+fn finding(lv: LevelVersion, text: String, action: Action) -> Finding {
     // Warnings and audit records speak of what would have been refused.
     let message = match action {
         Action::Deny => text,
         Action::Warn | Action::Audit => format!("would {}", text.replacen("violates", "violate", 1)),
     };
-    Some(Finding { source: SOURCE, rule: lv.to_string(), message, action })
+    Finding { source: SOURCE, rule: lv.to_string(), message, action }
 }
 
 /// Whether an update leaves everything the standards read unchanged.
