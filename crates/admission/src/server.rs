@@ -16,7 +16,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -38,6 +38,9 @@ pub struct ServerConfig {
     pub failure_policy: FailurePolicy,
     /// Deadline for evaluating one review.
     pub timeout: Duration,
+    /// How long a connection may take to send a request's headers (an idle
+    /// keep-alive connection included), then its body, before it is cut off.
+    pub read_timeout: Duration,
     /// JSON lines, one per decision; `-` for stdout.
     pub decision_log: Option<PathBuf>,
     /// How often the certificate files are checked for changes.
@@ -51,6 +54,7 @@ struct State {
     metrics: Metrics,
     failure_policy: FailurePolicy,
     timeout: Duration,
+    read_timeout: Duration,
     log: Option<mpsc::Sender<String>>,
     shutting_down: AtomicBool,
 }
@@ -71,6 +75,7 @@ pub fn serve(config: ServerConfig, engine: Arc<Engine>) -> Result<(), Error> {
         metrics: Metrics::default(),
         failure_policy: config.failure_policy,
         timeout: config.timeout,
+        read_timeout: config.read_timeout,
         log,
         shutting_down: AtomicBool::new(false),
     });
@@ -114,13 +119,18 @@ async fn run(
                 let _ = tcp.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let state = state.clone();
+                let read_timeout = state.read_timeout;
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else {
                         return;
                     };
                     let service = service_fn(move |req| handle(req, state.clone()));
-                    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    // Slow or silent clients cannot hold a connection forever.
+                    let conn = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(read_timeout)
+                        .serve_connection(TokioIo::new(stream), service);
                     let _ = watcher.watch(conn).await;
                 });
             }
@@ -212,16 +222,29 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Fu
 }
 
 fn bad_request(state: &State, message: String) -> Response<Full<Bytes>> {
+    refused(state, StatusCode::BAD_REQUEST, message)
+}
+
+fn refused(state: &State, status: StatusCode, message: String) -> Response<Full<Bytes>> {
     state.metrics.bad_request();
     log_event(&format!("bad request: {message}"));
-    text(StatusCode::BAD_REQUEST, format!("{message}\n"), "text/plain; charset=utf-8")
+    text(status, format!("{message}\n"), "text/plain; charset=utf-8")
 }
 
 async fn validate(req: Request<Incoming>, state: &Arc<State>) -> Response<Full<Bytes>> {
     let started = Instant::now();
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return bad_request(state, format!("reading the AdmissionReview: {e}")),
+    let body = match tokio::time::timeout(
+        state.read_timeout,
+        Limited::new(req.into_body(), MAX_BODY_BYTES).collect(),
+    )
+    .await
+    {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) => return bad_request(state, format!("reading the AdmissionReview: {e}")),
+        Err(_) => {
+            let message = format!("the AdmissionReview did not arrive within {:?}", state.read_timeout);
+            return refused(state, StatusCode::REQUEST_TIMEOUT, message);
+        }
     };
     let review: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,

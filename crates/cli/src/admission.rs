@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// Deadline for evaluating one review, in milliseconds
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub timeout_ms: u64,
+    /// Time a connection has to send a request's headers (also how long an
+    /// idle keep-alive connection is kept), then its body, in milliseconds
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    pub read_timeout_ms: u64,
     /// Append one JSON line per decision to this file (`-` for stdout)
     #[arg(long, value_name = "FILE")]
     pub decision_log: Option<PathBuf>,
@@ -255,6 +259,9 @@ fn build_engine(ctx: &Context, a: &PolicyArgs, inventory: Option<Vec<Value>>) ->
 }
 
 fn serve(ctx: &Context, a: ServeArgs) -> Result<u8> {
+    if a.read_timeout_ms == 0 {
+        bail!(UsageError("--read-timeout-ms must be at least 1".into()));
+    }
     let engine = build_engine(ctx, &a.policy, None)?;
     ctx.ui.debug(format!("validators: {}", engine.validators().collect::<Vec<_>>().join(", ")));
     let config = rampart_admission::ServerConfig {
@@ -266,6 +273,7 @@ fn serve(ctx: &Context, a: ServeArgs) -> Result<u8> {
             FailurePolicyArg::Ignore => FailurePolicy::Ignore,
         },
         timeout: Duration::from_millis(a.timeout_ms),
+        read_timeout: Duration::from_millis(a.read_timeout_ms),
         decision_log: a.decision_log,
         reload_interval: Duration::from_secs(1),
         shutdown_grace: Duration::from_secs(25),

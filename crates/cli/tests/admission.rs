@@ -708,3 +708,35 @@ fn a_port_in_use_is_one_clear_error() {
     let line = text.lines().find(|l| l.starts_with("rampart: error:")).unwrap_or_else(|| panic!("{text}"));
     assert_eq!(line, format!("rampart: error: {addr}: Address already in use (os error 98)"), "{text}");
 }
+
+#[test]
+fn slow_and_silent_clients_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = make_certs(dir.path());
+    let server = Server::start_in(dir, &tls, &["--read-timeout-ms", "1000"]);
+    let ca = tls.join("ca.crt");
+    // Headers that never end, and a body that stops short.
+    let mut silent = tls_stream(&ca, server.port);
+    write!(silent, "POST /validate HTTP/1.1\r\nHost: localhost\r\n").unwrap();
+    silent.flush().unwrap();
+    let mut slow = tls_stream(&ca, server.port);
+    write!(slow, "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n{{\"kind\":")
+        .unwrap();
+    slow.flush().unwrap();
+    let started = Instant::now();
+    let mut response = String::new();
+    let _ = slow.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("did not arrive within"), "{response}");
+    // The silent client is disconnected, not left waiting for its 20 s read timeout.
+    let mut rest = Vec::new();
+    if let Err(e) = silent.read_to_end(&mut rest) {
+        assert!(
+            !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+            "still connected: {e}"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_eq!(server.get("/healthz").0, 200);
+    assert_eq!(server.metric("rampart_admission_bad_requests_total"), 1.0);
+}
