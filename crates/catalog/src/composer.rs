@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use rampart_types::{Diagnostic, Ecosystem, Package};
+use rampart_types::{Diagnostic, Ecosystem, Location, Package};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
@@ -37,9 +37,21 @@ pub(crate) struct Entry<'a> {
 }
 
 impl Entry<'_> {
-    /// The package with its licenses, or `None` when the name or version is missing.
-    pub(crate) fn package(&self) -> Option<Package> {
-        let (Some(name), Some(version)) = (&self.name, &self.version) else { return None };
+    /// The package with its licenses, declared at `location`; without a name
+    /// or version, the warning for the entry `what` names (`packages[3]`).
+    pub(crate) fn package(
+        &self,
+        display: &str,
+        what: impl FnOnce() -> String,
+        location: Option<Location>,
+    ) -> Result<Package, Diagnostic> {
+        let (Some(name), Some(version)) = (&self.name, &self.version) else {
+            let warning = Diagnostic::new(display, format!("{} has no name or version", what()));
+            return Err(match location {
+                Some(l) => warning.at_line(l.start_line),
+                None => warning,
+            });
+        };
         let mut p = Package::new(Ecosystem::Packagist, name.0.as_ref(), version.0.as_ref());
         p.licenses = match &self.license {
             Some(Licenses::Many(list)) => {
@@ -48,7 +60,8 @@ impl Entry<'_> {
             Some(Licenses::One(one)) => one.0.iter().map(|l| l.to_string()).collect(),
             None => Vec::new(),
         };
-        Some(p)
+        p.locations.extend(location);
+        Ok(p)
     }
 }
 
@@ -87,19 +100,17 @@ pub(crate) fn parse(input: &Input<'_>) -> Result<Parsed, CatalogError> {
         let spans = (spans.len() == entries.len()).then_some(spans);
         for (i, entry) in entries.iter().enumerate() {
             let location = spans.as_ref().map(|s| s[i].1);
-            let Some(mut p) = entry.package() else {
-                let mut w = Diagnostic::new(input.display, format!("{section}[{i}] has no name or version"));
-                if let Some(l) = location {
-                    w = w.at_line(l.start_line);
+            let mut p = match entry.package(input.display, || format!("{section}[{i}]"), location) {
+                Ok(p) => p,
+                Err(warning) => {
+                    warnings.push(warning);
+                    continue;
                 }
-                warnings.push(w);
-                continue;
             };
             p.dev = dev;
             if let Some(direct) = &direct {
                 p.indirect = !direct.contains(&p.name.to_ascii_lowercase());
             }
-            p.locations.extend(location);
             out.add(p);
         }
     }

@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use rampart_types::{Diagnostic, Location};
+use rampart_types::Location;
 use serde::Deserialize;
 
 use crate::composer::Entry;
@@ -47,18 +47,16 @@ pub(crate) fn parse(input: &Input<'_>) -> Result<Parsed, CatalogError> {
     let mut out = Collector::default();
     for (i, entry) in entries.iter().enumerate() {
         let location = locations.as_ref().map(|l| l[i]);
-        let Some(mut p) = entry.package() else {
-            let what = if composer1 { format!("[{i}]") } else { format!("packages[{i}]") };
-            let mut w = Diagnostic::new(input.display, format!("{what} has no name or version"));
-            if let Some(l) = location {
-                w = w.at_line(l.start_line);
+        let what = || if composer1 { format!("[{i}]") } else { format!("packages[{i}]") };
+        let mut p = match entry.package(input.display, what, location) {
+            Ok(p) => p,
+            Err(warning) => {
+                warnings.push(warning);
+                continue;
             }
-            warnings.push(w);
-            continue;
         };
         // Composer names are lowercase; compare as Composer does, ignoring case.
         p.dev = dev_names.contains(&p.name.to_ascii_lowercase());
-        p.locations.extend(location);
         out.add(p);
     }
     Ok(Parsed { packages: out.finish(), warnings })
