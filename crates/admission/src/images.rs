@@ -124,14 +124,7 @@ impl Validator for ImageRules {
 /// ephemeral ones included: (name, image), `""` for what is missing.
 pub(crate) fn container_images(object: &Value) -> Vec<(&str, &str)> {
     let Some(pod) = pod_of(object) else { return Vec::new() };
-    let mut out = Vec::new();
-    for key in ["initContainers", "containers", "ephemeralContainers"] {
-        for c in pod.spec.get(key).and_then(Value::as_array).into_iter().flatten() {
-            let name = c.get("name").and_then(Value::as_str).unwrap_or("");
-            out.push((name, c.get("image").and_then(Value::as_str).unwrap_or("")));
-        }
-    }
-    out
+    pod.containers().map(|(name, c)| (name, c.get("image").and_then(Value::as_str).unwrap_or(""))).collect()
 }
 
 #[cfg(test)]

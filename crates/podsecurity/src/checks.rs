@@ -30,7 +30,7 @@ pub struct Pod<'a> {
 
 impl<'a> Pod<'a> {
     /// Init, regular and ephemeral containers, in that order, with their names.
-    fn containers(&self) -> impl Iterator<Item = (&'a str, &'a Value)> {
+    pub fn containers(&self) -> impl Iterator<Item = (&'a str, &'a Value)> {
         let spec = self.spec;
         ["initContainers", "containers", "ephemeralContainers"]
             .into_iter()
