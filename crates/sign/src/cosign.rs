@@ -329,14 +329,13 @@ fn rank(r: &Rejection) -> u8 {
 /// payload before a payload for another digest before an annotation
 /// mismatch before a signature that does not verify.
 fn rejected(
-    mut rejections: Vec<Rejection>,
+    rejections: Vec<Rejection>,
     kind: &'static str,
     (image, digest): (String, String),
     count: usize,
     keys: &[PublicKey],
 ) -> SignError {
-    rejections.sort_by_key(rank);
-    match rejections.into_iter().next() {
+    match rejections.into_iter().min_by_key(rank) {
         Some(Rejection::Tampered { layer, reason }) => {
             SignError::PayloadTampered { image, kind, layer, reason }
         }
