@@ -669,9 +669,76 @@ pub(crate) fn is_manifest(name: &str) -> bool {
     [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
 }
 
+/// The library's samples as requests, for comparing evaluators.
+#[cfg(test)]
+#[path = "../tests/samples/mod.rs"]
+mod samples;
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
+
+    /// Every library template on every library sample, as a CREATE and as an
+    /// UPDATE, with the samples as inventory: rampart's evaluator and
+    /// regorus's interpreter give the same violations, or both fail.
+    #[test]
+    fn the_memoising_evaluator_agrees_with_regorus_on_the_library() {
+        let lib = std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/gatekeeper-library/library"
+        ));
+        assert!(
+            lib.is_dir(),
+            "{} is missing: this test needs the data bundle at ../shared/data",
+            lib.display()
+        );
+        let mut requests = Vec::new();
+        super::samples::samples(&lib, &lib, &mut requests);
+        let mut g = super::Gatekeeper::new();
+        g.load_path(&lib).unwrap();
+        g.set_inventory(requests.iter().map(|(_, r)| r["object"].clone()).collect());
+        let refused: Vec<&str> =
+            g.templates.iter().filter(|(_, t)| t.memoised.is_none()).map(|(k, _)| k.as_str()).collect();
+        assert!(refused.is_empty(), "templates left to regorus: {refused:?}");
+        let mut compared = 0;
+        let mut differences = Vec::new();
+        for (name, request) in &requests {
+            let mut update = request.clone();
+            update["operation"] = "UPDATE".into();
+            update["oldObject"] = request["object"].clone();
+            for request in [request, &update] {
+                let review = super::review_value(request, &request["object"], None);
+                for ((kind, constraint), c) in &g.constraints {
+                    let Some(template) = g.templates.get(kind) else { continue };
+                    let mut input = regorus::value::Object::default();
+                    input.insert(super::key("review"), review.clone());
+                    input.insert(super::key("parameters"), c.parameters.clone());
+                    let input = regorus::Value::from(input);
+                    let ours = template.eval(input.clone(), None).map(|v| super::violations_of(&v));
+                    let theirs = template.policy.eval_with_input(input).map(|v| super::violations_of(&v));
+                    let same = match (&ours, &theirs) {
+                        (Ok(a), Ok(b)) => a == b,
+                        (Err(_), Err(_)) => true,
+                        _ => false,
+                    };
+                    if !same {
+                        differences.push(format!(
+                            "{kind}/{constraint} on {name} ({}): rampart {ours:?}, regorus {theirs:?}",
+                            request["operation"]
+                        ));
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        assert!(
+            differences.is_empty(),
+            "{} differences:\n{}",
+            differences.len(),
+            differences[..differences.len().min(8)].join("\n")
+        );
+        assert!(compared > 5000, "only {compared} evaluations compared");
+    }
 
     #[test]
     fn json_converts_to_the_value_regorus_itself_reads() {

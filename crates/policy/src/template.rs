@@ -179,6 +179,9 @@ fn uses_external_data(rego: &str) -> bool {
 pub(crate) struct Template {
     pub src: TemplateSource,
     pub policy: CompiledPolicy,
+    /// The same policy for rampart's evaluator, which memoises functions;
+    /// `None` when it does not handle the Rego (regorus runs it then).
+    pub memoised: Option<rampart_rego::Policy>,
     /// The same policy as bytecode for regorus's VM; `None` when the VM
     /// compiler refuses it and the tree-walking interpreter runs it instead.
     pub program: Option<Arc<Program>>,
@@ -227,6 +230,7 @@ impl Template {
         let mut engine = Engine::new();
         engine.set_rego_v0(src.version == RegoVersion::V0);
         let mut package = None;
+        let mut texts = Vec::with_capacity(src.modules.len());
         for (i, module) in src.modules.iter().enumerate() {
             let label =
                 if i == 0 { format!("{}.rego", src.kind) } else { format!("{}.lib{i}.rego", src.kind) };
@@ -236,7 +240,9 @@ impl Template {
                 text = crate::compat::rewrite_v0(&text);
             }
             text = crate::compat::fold_constant_functions(&text, v1);
-            let pkg = engine.add_policy(label, text).map_err(|e| rego_error(format!("{e:#}")))?;
+            let pkg =
+                engine.add_policy(label.clone(), text.clone()).map_err(|e| rego_error(format!("{e:#}")))?;
+            texts.push((label, text));
             if i == 0 {
                 package = Some(pkg);
             }
@@ -265,6 +271,11 @@ impl Template {
         } else {
             Compiler::compile_from_policy(&policy, &[&entry]).ok()
         };
+        let modules: Vec<rampart_rego::Module<'_>> = texts
+            .iter()
+            .map(|(label, text)| rampart_rego::Module { label, text, v1: src.version == RegoVersion::V1 })
+            .collect();
+        let memoised = rampart_rego::Policy::compile(&modules, &entry).ok();
         let cacheable = !src.modules.iter().any(|m| VOLATILE_BUILTINS.iter().any(|b| m.contains(b)));
         // Rego whose reads are not known may reach the uid without naming it
         // (`input.review[k]`), so it is keyed with the uid too.
@@ -274,6 +285,7 @@ impl Template {
         Ok(Template {
             src,
             policy,
+            memoised,
             program,
             data: data.clone(),
             cacheable,
@@ -286,6 +298,22 @@ impl Template {
     /// Evaluate the `violation` rule for one input; the bytecode VM stops
     /// at `deadline` (the interpreter fallback runs to completion).
     pub fn eval(&self, input: regorus::Value, deadline: Option<Instant>) -> Result<regorus::Value, String> {
+        if let Some(policy) = &self.memoised {
+            match policy.eval(&self.data, &input, deadline) {
+                Ok(v) => return Ok(v),
+                Err(rampart_rego::Error::Unsupported(_)) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        self.eval_with_regorus(input, deadline)
+    }
+
+    /// [`Template::eval`] on regorus alone.
+    pub fn eval_with_regorus(
+        &self,
+        input: regorus::Value,
+        deadline: Option<Instant>,
+    ) -> Result<regorus::Value, String> {
         match &self.program {
             Some(program) => {
                 let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();

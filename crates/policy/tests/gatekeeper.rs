@@ -368,3 +368,48 @@ fn cached_reviews_keep_each_constraints_own_outcome() {
         assert_eq!(summary(g.review(&other, None).unwrap()), first_other);
     }
 }
+
+#[test]
+fn templates_using_what_only_regorus_runs_still_work() {
+    // `with` and `print` are left to regorus; the verdicts are the same.
+    let template = r#"
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8snohostpath
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sNoHostPath
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8snohostpath
+        violation[{"msg": msg}] {
+          volume := input.review.object.spec.volumes[i]
+          volume.hostPath
+          print("hostPath volume", volume.name)
+          msg := sprintf("hostPath at %v", [i])
+        }
+        violation[{"msg": "label check failed"}] {
+          not labelled with input.review.object.metadata as {"labels": {}}
+        }
+        labelled { count(input.review.object.metadata.labels) > 0 }
+"#;
+    let mut g = Gatekeeper::new();
+    g.add_template(&yaml(template), "hostpath.yaml").unwrap();
+    let constraint = json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sNoHostPath",
+        "metadata": {"name": "no-hostpath"}, "spec": {}});
+    g.add_constraint(&constraint, "hostpath.yaml").unwrap();
+    let mut object = pod("web", "default", json!({"app": "web"}));
+    object["spec"]["volumes"] =
+        json!([{"name": "a", "emptyDir": {}}, {"name": "b", "hostPath": {"path": "/"}}]);
+    let messages: Vec<String> = g
+        .review(&request("CREATE", Some(object), None), None)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.message)
+        .collect();
+    assert_eq!(messages, ["hostPath at 1", "label check failed"]);
+}

@@ -1,0 +1,823 @@
+//! One evaluation: a depth-first search over each body's literals, variables
+//! in slots undone on backtracking, every rule's value and every function
+//! result kept until the evaluation ends.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use regorus::Value;
+use regorus::unstable::{ArithOp, comparison, numbers, sets};
+
+use crate::{Call, Callee, Def, Error, Ex, Lit, Program, RuleId, RuleKind, Slot};
+
+type R<T> = Result<T, Error>;
+
+/// Steps (literals tried, collection items visited) one evaluation may take: far above what an
+/// admission policy needs, low enough to stop a runaway one.
+const MAX_STEPS: u64 = 50_000_000;
+
+/// Steps between clock reads when a deadline is set.
+const DEADLINE_CHECK_INTERVAL: u64 = 1024;
+
+enum State {
+    Todo,
+    Busy,
+    Done(Value),
+}
+
+/// The variables of one definition being evaluated.
+struct Frame {
+    slots: Vec<Value>,
+    /// Slots bound so far, in order, so backtracking can unbind them.
+    trail: Vec<Slot>,
+}
+
+impl Frame {
+    fn new(slots: usize) -> Frame {
+        Frame { slots: vec![Value::Undefined; slots], trail: Vec::new() }
+    }
+
+    fn bind(&mut self, slot: Slot, v: Value) {
+        self.slots[slot] = v;
+        self.trail.push(slot);
+    }
+
+    fn undo(&mut self, mark: usize) {
+        while self.trail.len() > mark {
+            if let Some(s) = self.trail.pop() {
+                self.slots[s] = Value::Undefined;
+            }
+        }
+    }
+}
+
+/// Continuations return whether to go on looking for solutions.
+type Then<'k, 'p> = &'k mut dyn FnMut(&mut Evaluation<'p>, &mut Frame) -> R<bool>;
+type ThenValue<'k, 'p> = &'k mut dyn FnMut(&mut Evaluation<'p>, &mut Frame, Value) -> R<bool>;
+type ThenValues<'k, 'p> = &'k mut dyn FnMut(&mut Evaluation<'p>, &mut Frame, &[Value]) -> R<bool>;
+
+pub(crate) struct Evaluation<'p> {
+    program: &'p Program,
+    data: &'p Value,
+    input: &'p Value,
+    rules: Vec<State>,
+    /// Function results by arguments.
+    memo: Vec<BTreeMap<Vec<MemoKey>, Value>>,
+    /// Functions being evaluated: calling one again is recursion.
+    active: Vec<bool>,
+    steps: u64,
+    deadline: Option<Instant>,
+}
+
+/// A function argument as the memo compares it: scalars by value,
+/// collections by identity. Comparing a container object deeply on every
+/// call costs more than the call; within one evaluation the same container
+/// is the same allocation, which the key holds so it is not reused.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum MemoKey {
+    Scalar(Value),
+    Collection(usize, KeepAlive),
+}
+
+/// Holds a collection alive in a memo key; never compared.
+struct KeepAlive(#[allow(dead_code)] Value);
+
+impl PartialEq for KeepAlive {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for KeepAlive {}
+impl PartialOrd for KeepAlive {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for KeepAlive {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+fn memo_key(args: &[Value]) -> Vec<MemoKey> {
+    args.iter()
+        .map(|v| match v {
+            Value::Array(a) => {
+                MemoKey::Collection(regorus::Rc::as_ptr(a) as *const u8 as usize, KeepAlive(v.clone()))
+            }
+            Value::Set(s) => {
+                MemoKey::Collection(regorus::Rc::as_ptr(s) as *const u8 as usize, KeepAlive(v.clone()))
+            }
+            Value::Object(o) => {
+                MemoKey::Collection(regorus::Rc::as_ptr(o) as *const u8 as usize, KeepAlive(v.clone()))
+            }
+            _ => MemoKey::Scalar(v.clone()),
+        })
+        .collect()
+}
+
+fn unbound() -> Error {
+    Error::Unsupported("a variable read before any literal binds it".to_string())
+}
+
+fn defined(v: &Value) -> bool {
+    !matches!(v, Value::Undefined)
+}
+
+/// Calls `each` with the (key, value) pairs of a collection: index and
+/// item for arrays, the element twice for sets; stops when it returns false.
+fn each_entry(v: &Value, each: &mut dyn FnMut(Value, Value) -> R<bool>) -> R<bool> {
+    match v {
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                if !each(Value::from(i), x.clone())? {
+                    return Ok(false);
+                }
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o.iter() {
+                if !each(k.clone(), x.clone())? {
+                    return Ok(false);
+                }
+            }
+        }
+        Value::Set(s) => {
+            for x in s.iter() {
+                if !each(x.clone(), x.clone())? {
+                    return Ok(false);
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(true)
+}
+
+impl<'p> Evaluation<'p> {
+    pub fn new(program: &'p Program, data: &'p Value, input: &'p Value, deadline: Option<Instant>) -> Self {
+        let n = program.rules.len();
+        Evaluation {
+            program,
+            data,
+            input,
+            rules: (0..n).map(|_| State::Todo).collect(),
+            memo: (0..n).map(|_| BTreeMap::new()).collect(),
+            active: vec![false; n],
+            steps: 0,
+            deadline,
+        }
+    }
+
+    fn tick(&mut self) -> R<()> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(Error::Eval(format!("evaluation stopped after {MAX_STEPS} steps")));
+        }
+        if let Some(d) = self.deadline
+            && self.steps.is_multiple_of(DEADLINE_CHECK_INTERVAL)
+            && Instant::now() >= d
+        {
+            return Err(Error::Eval("the evaluation exceeded its time limit".to_string()));
+        }
+        Ok(())
+    }
+
+    /// A rule's value, computed on first use.
+    pub fn rule(&mut self, id: RuleId) -> R<Value> {
+        match &self.rules[id] {
+            State::Done(v) => return Ok(v.clone()),
+            State::Busy => {
+                return Err(Error::Eval(format!("{} depends on itself", self.program.rules[id].path)));
+            }
+            State::Todo => {}
+        }
+        self.rules[id] = State::Busy;
+        let program = self.program;
+        let rule = &program.rules[id];
+        let value = match rule.kind {
+            RuleKind::Complete => {
+                let mut result = Value::Undefined;
+                for def in &rule.defs {
+                    let mut f = Frame::new(def.slots);
+                    let v = self.chain(&mut f, def, &rule.path)?;
+                    result = merge(result, v, &rule.path)?;
+                }
+                if defined(&result) { result } else { rule.default.clone().unwrap_or(Value::Undefined) }
+            }
+            RuleKind::Set => {
+                let mut set = BTreeSet::new();
+                for def in &rule.defs {
+                    let (Some(key), Some((query, _))) = (&def.key, def.chain.first()) else { continue };
+                    let mut f = Frame::new(def.slots);
+                    self.query(&mut f, &query.lits, &mut |ev, f| {
+                        let k = ev.value(f, key)?;
+                        if defined(&k) {
+                            set.insert(k);
+                        }
+                        Ok(true)
+                    })?;
+                }
+                Value::from(set)
+            }
+            RuleKind::Object => {
+                let mut object = BTreeMap::new();
+                let mut conflict = None;
+                for def in &rule.defs {
+                    let (Some(key), Some((query, value))) = (&def.key, def.chain.first()) else { continue };
+                    let mut f = Frame::new(def.slots);
+                    self.query(&mut f, &query.lits, &mut |ev, f| {
+                        let k = ev.value(f, key)?;
+                        let v = match value {
+                            Some(e) => ev.value(f, e)?,
+                            None => Value::Bool(true),
+                        };
+                        if defined(&k) && defined(&v) {
+                            match object.get(&k) {
+                                Some(old) if *old != v => {
+                                    conflict = Some(k);
+                                    return Ok(false);
+                                }
+                                _ => {
+                                    object.insert(k, v);
+                                }
+                            }
+                        }
+                        Ok(true)
+                    })?;
+                    if let Some(k) = conflict.take() {
+                        return Err(Error::Eval(format!(
+                            "{}: object keys must be unique; {k} has two values",
+                            rule.path
+                        )));
+                    }
+                }
+                Value::from(object)
+            }
+            RuleKind::Function => {
+                return Err(Error::Unsupported(format!("function {} used as a value", rule.path)));
+            }
+        };
+        self.rules[id] = State::Done(value.clone());
+        Ok(value)
+    }
+
+    fn function(&mut self, id: RuleId, args: &[Value]) -> R<Value> {
+        let key = memo_key(args);
+        if let Some(v) = self.memo[id].get(&key) {
+            return Ok(v.clone());
+        }
+        if self.active[id] {
+            return Err(Error::Eval(format!("{} calls itself", self.program.rules[id].path)));
+        }
+        self.active[id] = true;
+        let program = self.program;
+        let rule = &program.rules[id];
+        let mut result = Value::Undefined;
+        for def in &rule.defs {
+            if def.args.len() != args.len() {
+                continue;
+            }
+            let mut f = Frame::new(def.slots);
+            let mut matched = true;
+            for (pattern, arg) in def.args.iter().zip(args) {
+                if !self.matches(&mut f, pattern, arg)? {
+                    matched = false;
+                    break;
+                }
+            }
+            if matched {
+                let v = self.chain(&mut f, def, &rule.path)?;
+                result = merge(result, v, &rule.path)?;
+            }
+        }
+        self.active[id] = false;
+        if !defined(&result) {
+            result = rule.default.clone().unwrap_or(Value::Undefined);
+        }
+        self.memo[id].insert(key, result.clone());
+        Ok(result)
+    }
+
+    /// The value of the first body in `def`'s `else` chain that holds.
+    fn chain(&mut self, f: &mut Frame, def: &Def, path: &str) -> R<Value> {
+        for (query, value) in &def.chain {
+            let mut out = Value::Undefined;
+            let mut conflict = false;
+            self.query(f, &query.lits, &mut |ev, f| {
+                let v = match value {
+                    Some(e) => ev.value(f, e)?,
+                    None => Value::Bool(true),
+                };
+                if defined(&v) {
+                    if defined(&out) && out != v {
+                        conflict = true;
+                        return Ok(false);
+                    }
+                    out = v;
+                }
+                Ok(true)
+            })?;
+            if conflict {
+                return Err(Error::Eval(format!(
+                    "{path}: complete rules and functions must not produce multiple outputs"
+                )));
+            }
+            if defined(&out) {
+                return Ok(out);
+            }
+        }
+        Ok(Value::Undefined)
+    }
+
+    fn query(&mut self, f: &mut Frame, lits: &[Lit], then: Then<'_, 'p>) -> R<bool> {
+        let Some((lit, rest)) = lits.split_first() else { return then(self, f) };
+        self.tick()?;
+        match lit {
+            Lit::Expr(e) => self.values(f, e, &mut |ev, f, v| {
+                if matches!(v, Value::Bool(false)) { Ok(true) } else { ev.query(f, rest, then) }
+            }),
+            Lit::Not(q) => {
+                let mark = f.trail.len();
+                let none = self.query(f, &q.lits, &mut |_, _| Ok(false))?;
+                f.undo(mark);
+                if none { self.query(f, rest, then) } else { Ok(true) }
+            }
+            Lit::Unify(a, b) => self.unify(f, a, b, &mut |ev, f| ev.query(f, rest, then)),
+            Lit::SomeIn { key, value, collection } => self.values(f, collection, &mut |ev, f, c| {
+                each_entry(&c, &mut |k, v| {
+                    ev.tick()?;
+                    let mark = f.trail.len();
+                    let mut ok = match key {
+                        Some(p) => ev.matches(f, p, &k)?,
+                        None => true,
+                    };
+                    ok = ok && ev.matches(f, value, &v)?;
+                    let go_on = if ok { ev.query(f, rest, then)? } else { true };
+                    f.undo(mark);
+                    Ok(go_on)
+                })
+            }),
+            Lit::Every { key, value, domain, body } => {
+                let mut all = true;
+                self.values(f, domain, &mut |ev, f, d| {
+                    each_entry(&d, &mut |k, v| {
+                        ev.tick()?;
+                        let mark = f.trail.len();
+                        if let Some(ks) = key {
+                            f.bind(*ks, k);
+                        }
+                        f.bind(*value, v);
+                        let none = ev.query(f, &body.lits, &mut |_, _| Ok(false))?;
+                        f.undo(mark);
+                        if none {
+                            all = false;
+                        }
+                        Ok(!none)
+                    })
+                })?;
+                if all { self.query(f, rest, then) } else { Ok(true) }
+            }
+        }
+    }
+
+    /// `a = b`: evaluates the side that can be, and matches the other to each value.
+    fn unify(&mut self, f: &mut Frame, a: &Ex, b: &Ex, then: Then<'_, 'p>) -> R<bool> {
+        let (pattern, source) = if evaluable(f, b) {
+            (a, b)
+        } else if evaluable(f, a) {
+            (b, a)
+        } else if let (Ex::Array(xs), Ex::Array(ys)) = (a, b) {
+            if xs.len() != ys.len() {
+                return Ok(true);
+            }
+            return self.unify_pairs(f, xs, ys, then);
+        } else {
+            return Err(unbound());
+        };
+        self.values(f, source, &mut |ev, f, v| {
+            let mark = f.trail.len();
+            let go_on = if ev.matches(f, pattern, &v)? { then(ev, f)? } else { true };
+            f.undo(mark);
+            Ok(go_on)
+        })
+    }
+
+    fn unify_pairs(&mut self, f: &mut Frame, xs: &[Ex], ys: &[Ex], then: Then<'_, 'p>) -> R<bool> {
+        match (xs.split_first(), ys.split_first()) {
+            (Some((x, xs)), Some((y, ys))) => {
+                self.unify(f, x, y, &mut |ev, f| ev.unify_pairs(f, xs, ys, then))
+            }
+            _ => then(self, f),
+        }
+    }
+
+    /// Binds the unbound variables of `pattern` so that it equals `v`;
+    /// false when it cannot. The caller undoes the bindings.
+    fn matches(&mut self, f: &mut Frame, pattern: &Ex, v: &Value) -> R<bool> {
+        match pattern {
+            Ex::Var(s) => {
+                if defined(&f.slots[*s]) {
+                    Ok(f.slots[*s] == *v)
+                } else {
+                    f.bind(*s, v.clone());
+                    Ok(true)
+                }
+            }
+            Ex::Array(items) if !ground(f, pattern) => {
+                let Value::Array(a) = v else { return Ok(false) };
+                if a.len() != items.len() {
+                    return Ok(false);
+                }
+                for (p, x) in items.iter().zip(a.iter()) {
+                    if !self.matches(f, p, x)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Ex::Object(fields) if !ground(f, pattern) => {
+                let Value::Object(o) = v else { return Ok(false) };
+                if o.len() != fields.len() {
+                    return Ok(false);
+                }
+                for (k, p) in fields {
+                    if !ground(f, k) {
+                        return Err(unbound());
+                    }
+                    let key = self.value(f, k)?;
+                    let Some(x) = o.get(&key) else { return Ok(false) };
+                    if !self.matches(f, p, x)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            _ if ground(f, pattern) => {
+                let p = self.value(f, pattern)?;
+                Ok(defined(&p) && p == *v)
+            }
+            _ => Err(unbound()),
+        }
+    }
+
+    /// Every value of `e`: one for an expression whose variables are bound,
+    /// one per binding of the unbound variables in its references' indices.
+    fn values(&mut self, f: &mut Frame, e: &Ex, then: ThenValue<'_, 'p>) -> R<bool> {
+        if ground(f, e) {
+            let v = self.value(f, e)?;
+            return if defined(&v) { then(self, f, v) } else { Ok(true) };
+        }
+        match e {
+            Ex::Ref(base, path) => self.values(f, base, &mut |ev, f, b| ev.walk(f, b, path, then)),
+            Ex::Array(items) => {
+                let parts: Vec<&Ex> = items.iter().collect();
+                self.values_all(f, &parts, &mut Vec::new(), &mut |ev, f, vs| {
+                    then(ev, f, Value::from(vs.to_vec()))
+                })
+            }
+            Ex::Set(items) => {
+                let parts: Vec<&Ex> = items.iter().collect();
+                self.values_all(f, &parts, &mut Vec::new(), &mut |ev, f, vs| {
+                    then(ev, f, Value::from(vs.iter().cloned().collect::<BTreeSet<_>>()))
+                })
+            }
+            Ex::Object(fields) => {
+                let parts: Vec<&Ex> = fields.iter().flat_map(|(k, v)| [k, v]).collect();
+                self.values_all(f, &parts, &mut Vec::new(), &mut |ev, f, vs| {
+                    let map: BTreeMap<Value, Value> =
+                        vs.chunks(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect();
+                    then(ev, f, Value::from(map))
+                })
+            }
+            Ex::Call(c) => {
+                let parts: Vec<&Ex> = c.args.iter().collect();
+                self.values_all(f, &parts, &mut Vec::new(), &mut |ev, f, args| {
+                    let result = ev.call(c, args)?;
+                    if !defined(&result) {
+                        return Ok(true);
+                    }
+                    match &c.output {
+                        None => then(ev, f, result),
+                        Some(out) => {
+                            let mark = f.trail.len();
+                            let go_on = if ev.matches(f, out, &result)? {
+                                then(ev, f, Value::Bool(true))?
+                            } else {
+                                true
+                            };
+                            f.undo(mark);
+                            Ok(go_on)
+                        }
+                    }
+                })
+            }
+            Ex::Arith(_, ops, _)
+            | Ex::Compare(_, ops)
+            | Ex::Union(ops, _)
+            | Ex::Intersection(ops, _)
+            | Ex::Member(None, ops) => {
+                self.values_all(f, &[&ops.0, &ops.1], &mut Vec::new(), &mut |ev, f, vs| {
+                    let v = ev.operate(e, &vs[0], &vs[1])?;
+                    if defined(&v) { then(ev, f, v) } else { Ok(true) }
+                })
+            }
+            Ex::Member(Some(k), ops) => {
+                self.values_all(f, &[k, &ops.0, &ops.1], &mut Vec::new(), &mut |ev, f, vs| {
+                    then(ev, f, Value::Bool(member(Some(&vs[0]), &vs[1], &vs[2])))
+                })
+            }
+            Ex::Negate(x, _) => self.values(f, x, &mut |ev, f, v| {
+                let v = ev.negate(e, v)?;
+                if defined(&v) { then(ev, f, v) } else { Ok(true) }
+            }),
+            Ex::Var(_) => Err(unbound()),
+            // Always ground.
+            Ex::Const(_)
+            | Ex::Input
+            | Ex::Data
+            | Ex::Rule(_)
+            | Ex::ArrayCompr(..)
+            | Ex::SetCompr(..)
+            | Ex::ObjectCompr(..) => Err(unbound()),
+        }
+    }
+
+    fn values_all(
+        &mut self,
+        f: &mut Frame,
+        parts: &[&Ex],
+        acc: &mut Vec<Value>,
+        then: ThenValues<'_, 'p>,
+    ) -> R<bool> {
+        let Some((first, rest)) = parts.split_first() else { return then(self, f, acc) };
+        self.values(f, first, &mut |ev, f, v| {
+            acc.push(v);
+            let go_on = ev.values_all(f, rest, acc, then);
+            acc.pop();
+            go_on
+        })
+    }
+
+    /// Applies `path` to `v`, iterating where an index is unbound.
+    fn walk(&mut self, f: &mut Frame, v: Value, path: &[Ex], then: ThenValue<'_, 'p>) -> R<bool> {
+        let Some((index, rest)) = path.split_first() else { return then(self, f, v) };
+        if ground(f, index) {
+            let i = self.value(f, index)?;
+            let child = if defined(&i) { v[&i].clone() } else { Value::Undefined };
+            return if defined(&child) { self.walk(f, child, rest, then) } else { Ok(true) };
+        }
+        each_entry(&v, &mut |k, child| {
+            self.tick()?;
+            let mark = f.trail.len();
+            let go_on = if self.matches(f, index, &k)? { self.walk(f, child, rest, then)? } else { true };
+            f.undo(mark);
+            Ok(go_on)
+        })
+    }
+
+    /// The value of an expression whose variables are all bound.
+    fn value(&mut self, f: &mut Frame, e: &Ex) -> R<Value> {
+        Ok(match e {
+            Ex::Const(v) => v.clone(),
+            Ex::Var(s) => {
+                let v = &f.slots[*s];
+                if !defined(v) {
+                    return Err(unbound());
+                }
+                v.clone()
+            }
+            Ex::Input => self.input.clone(),
+            Ex::Data => self.data.clone(),
+            Ex::Rule(id) => self.rule(*id)?,
+            Ex::Ref(base, path) => {
+                let mut v = self.value(f, base)?;
+                for p in path {
+                    if !defined(&v) {
+                        break;
+                    }
+                    let i = self.value(f, p)?;
+                    v = if defined(&i) { v[&i].clone() } else { Value::Undefined };
+                }
+                v
+            }
+            Ex::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    let v = self.value(f, i)?;
+                    if !defined(&v) {
+                        return Ok(Value::Undefined);
+                    }
+                    out.push(v);
+                }
+                Value::from(out)
+            }
+            Ex::Set(items) => {
+                let mut out = BTreeSet::new();
+                for i in items {
+                    let v = self.value(f, i)?;
+                    if !defined(&v) {
+                        return Ok(Value::Undefined);
+                    }
+                    out.insert(v);
+                }
+                Value::from(out)
+            }
+            Ex::Object(fields) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in fields {
+                    let k = self.value(f, k)?;
+                    let v = self.value(f, v)?;
+                    if !defined(&k) || !defined(&v) {
+                        return Ok(Value::Undefined);
+                    }
+                    out.insert(k, v);
+                }
+                Value::from(out)
+            }
+            Ex::ArrayCompr(term, q) => Value::from(self.collect(f, term, q)?),
+            Ex::SetCompr(term, q) => {
+                Value::from(self.collect(f, term, q)?.into_iter().collect::<BTreeSet<_>>())
+            }
+            Ex::ObjectCompr(kv, q) => {
+                let mut out = BTreeMap::new();
+                self.query(f, &q.lits, &mut |ev, f| {
+                    let k = ev.value(f, &kv.0)?;
+                    let v = ev.value(f, &kv.1)?;
+                    if defined(&k) && defined(&v) {
+                        out.insert(k, v);
+                    }
+                    Ok(true)
+                })?;
+                Value::from(out)
+            }
+            Ex::Call(c) => {
+                let mut args = Vec::with_capacity(c.args.len());
+                for a in &c.args {
+                    let v = self.value(f, a)?;
+                    if !defined(&v) {
+                        return Ok(Value::Undefined);
+                    }
+                    args.push(v);
+                }
+                let result = self.call(c, &args)?;
+                match &c.output {
+                    None => result,
+                    Some(out) => {
+                        let expected = self.value(f, out)?;
+                        if defined(&result) && result == expected {
+                            Value::Bool(true)
+                        } else {
+                            Value::Undefined
+                        }
+                    }
+                }
+            }
+            Ex::Arith(_, ops, _) | Ex::Compare(_, ops) | Ex::Union(ops, _) | Ex::Intersection(ops, _) => {
+                let a = self.value(f, &ops.0)?;
+                let b = self.value(f, &ops.1)?;
+                self.operate(e, &a, &b)?
+            }
+            Ex::Member(key, ops) => {
+                let k = match key {
+                    Some(k) => Some(self.value(f, k)?),
+                    None => None,
+                };
+                let v = self.value(f, &ops.0)?;
+                let c = self.value(f, &ops.1)?;
+                if k.as_ref().is_some_and(|k| !defined(k)) || !defined(&v) || !defined(&c) {
+                    return Ok(Value::Undefined);
+                }
+                Value::Bool(member(k.as_ref(), &v, &c))
+            }
+            Ex::Negate(x, _) => {
+                let v = self.value(f, x)?;
+                self.negate(e, v)?
+            }
+        })
+    }
+
+    /// The defined values of `term` for every solution of `q`.
+    fn collect(&mut self, f: &mut Frame, term: &Ex, q: &crate::Query) -> R<Vec<Value>> {
+        let mut out = Vec::new();
+        self.query(f, &q.lits, &mut |ev, f| {
+            let v = ev.value(f, term)?;
+            if defined(&v) {
+                out.push(v);
+            }
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// A binary operator on defined or undefined operands.
+    fn operate(&self, e: &Ex, a: &Value, b: &Value) -> R<Value> {
+        if !defined(a) || !defined(b) {
+            return Ok(Value::Undefined);
+        }
+        let failed = |err: anyhow::Error| Error::Eval(format!("{err:#}"));
+        match e {
+            Ex::Compare(op, _) => comparison::compare(op, a, b).map_err(failed),
+            Ex::Arith(ArithOp::Sub, _, _) if matches!((a, b), (Value::Set(_), Value::Set(_))) => {
+                let (Value::Set(x), Value::Set(y)) = (a, b) else { unreachable!() };
+                Ok(Value::from(x.difference(y)))
+            }
+            Ex::Arith(op, _, asts) => {
+                numbers::arithmetic_operation(&asts.2, op, &asts.0, &asts.1, a.clone(), b.clone(), false)
+                    .map_err(failed)
+            }
+            Ex::Union(_, asts) => sets::union(&asts.0, &asts.1, a.clone(), b.clone()).map_err(failed),
+            Ex::Intersection(_, asts) => {
+                sets::intersection(&asts.0, &asts.1, a.clone(), b.clone()).map_err(failed)
+            }
+            Ex::Member(None, _) => Ok(Value::Bool(member(None, a, b))),
+            _ => Ok(Value::Undefined),
+        }
+    }
+
+    fn negate(&self, e: &Ex, v: Value) -> R<Value> {
+        let Ex::Negate(_, ast) = e else { return Ok(Value::Undefined) };
+        if !defined(&v) {
+            return Ok(Value::Undefined);
+        }
+        numbers::arithmetic_operation(&ast.1, &ArithOp::Sub, &ast.0, &ast.0, Value::from(0u64), v, false)
+            .map_err(|err| Error::Eval(format!("{err:#}")))
+    }
+
+    fn call(&mut self, c: &Call, args: &[Value]) -> R<Value> {
+        match &c.callee {
+            Callee::Function(id) => self.function(*id, args),
+            // As regorus's VM without strict errors: a builtin that fails is undefined.
+            Callee::Builtin((builtin, _)) => {
+                Ok((builtin)(&c.span, &c.params, args, false).unwrap_or(Value::Undefined))
+            }
+            Callee::Native(native) => native(args),
+        }
+    }
+}
+
+/// Values of one rule's definitions must agree.
+fn merge(acc: Value, v: Value, path: &str) -> R<Value> {
+    if !defined(&v) {
+        return Ok(acc);
+    }
+    if defined(&acc) && acc != v {
+        return Err(Error::Eval(format!(
+            "{path}: complete rules and functions must not produce multiple outputs"
+        )));
+    }
+    Ok(v)
+}
+
+/// `v in c`, `k, v in c`.
+fn member(key: Option<&Value>, v: &Value, c: &Value) -> bool {
+    match (key, c) {
+        (None, Value::Array(a)) => a.iter().any(|x| x == v),
+        (None, Value::Set(s)) => s.contains(v),
+        (None, Value::Object(o)) => o.values().any(|x| x == v),
+        (Some(k), Value::Array(_) | Value::Object(_)) => c[k] == *v,
+        _ => false,
+    }
+}
+
+/// All variables of `e` outside comprehensions are bound.
+fn ground(f: &Frame, e: &Ex) -> bool {
+    match e {
+        Ex::Const(_) | Ex::Input | Ex::Data | Ex::Rule(_) => true,
+        Ex::ArrayCompr(..) | Ex::SetCompr(..) | Ex::ObjectCompr(..) => true,
+        Ex::Var(s) => defined(&f.slots[*s]),
+        Ex::Ref(base, path) => ground(f, base) && path.iter().all(|p| ground(f, p)),
+        Ex::Array(items) | Ex::Set(items) => items.iter().all(|i| ground(f, i)),
+        Ex::Object(fields) => fields.iter().all(|(k, v)| ground(f, k) && ground(f, v)),
+        Ex::Call(c) => c.args.iter().all(|a| ground(f, a)) && c.output.as_ref().is_none_or(|o| ground(f, o)),
+        Ex::Arith(_, ops, _) | Ex::Compare(_, ops) | Ex::Union(ops, _) | Ex::Intersection(ops, _) => {
+            ground(f, &ops.0) && ground(f, &ops.1)
+        }
+        Ex::Negate(x, _) => ground(f, x),
+        Ex::Member(k, ops) => {
+            k.as_ref().is_none_or(|k| ground(f, k)) && ground(f, &ops.0) && ground(f, &ops.1)
+        }
+    }
+}
+
+/// `e` can be evaluated for its values: only its references' indices may
+/// be unbound.
+fn evaluable(f: &Frame, e: &Ex) -> bool {
+    match e {
+        Ex::Var(s) => defined(&f.slots[*s]),
+        Ex::Ref(base, _) => evaluable(f, base),
+        Ex::Array(items) | Ex::Set(items) => items.iter().all(|i| evaluable(f, i)),
+        Ex::Object(fields) => fields.iter().all(|(k, v)| evaluable(f, k) && evaluable(f, v)),
+        Ex::Call(c) => {
+            c.args.iter().all(|a| evaluable(f, a)) && c.output.as_ref().is_none_or(|o| ground(f, o))
+        }
+        Ex::Arith(_, ops, _) | Ex::Compare(_, ops) | Ex::Union(ops, _) | Ex::Intersection(ops, _) => {
+            evaluable(f, &ops.0) && evaluable(f, &ops.1)
+        }
+        Ex::Negate(x, _) => evaluable(f, x),
+        Ex::Member(k, ops) => {
+            k.as_ref().is_none_or(|k| evaluable(f, k)) && evaluable(f, &ops.0) && evaluable(f, &ops.1)
+        }
+        _ => true,
+    }
+}
