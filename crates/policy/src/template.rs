@@ -1,6 +1,7 @@
 //! ConstraintTemplates: their Rego compiled once per set of inventory data.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -182,6 +183,9 @@ pub(crate) struct Template {
     /// The same policy for rampart's evaluator, which memoises functions;
     /// `None` when it does not handle the Rego (regorus runs it then).
     pub memoised: Option<rampart_rego::Policy>,
+    /// Set once an evaluation met what the evaluator leaves to regorus, so
+    /// later ones go to regorus directly instead of starting twice.
+    memoised_refused: AtomicBool,
     /// The same policy as bytecode for regorus's VM; `None` when the VM
     /// compiler refuses it and the tree-walking interpreter runs it instead.
     pub program: Option<Arc<Program>>,
@@ -229,6 +233,8 @@ impl Template {
         };
         let mut engine = Engine::new();
         engine.set_rego_v0(src.version == RegoVersion::V0);
+        // A failing builtin is undefined, as in OPA, the VM and rampart's evaluator.
+        engine.set_strict_builtin_errors(false);
         let mut package = None;
         let mut texts = Vec::with_capacity(src.modules.len());
         for (i, module) in src.modules.iter().enumerate() {
@@ -286,6 +292,7 @@ impl Template {
             src,
             policy,
             memoised,
+            memoised_refused: AtomicBool::new(false),
             program,
             data: data.clone(),
             cacheable,
@@ -298,10 +305,14 @@ impl Template {
     /// Evaluate the `violation` rule for one input; the bytecode VM stops
     /// at `deadline` (the interpreter fallback runs to completion).
     pub fn eval(&self, input: regorus::Value, deadline: Option<Instant>) -> Result<regorus::Value, String> {
-        if let Some(policy) = &self.memoised {
+        if let Some(policy) =
+            self.memoised.as_ref().filter(|_| !self.memoised_refused.load(Ordering::Relaxed))
+        {
             match policy.eval(&self.data, &input, deadline) {
                 Ok(v) => return Ok(v),
-                Err(rampart_rego::Error::Unsupported(_)) => {}
+                Err(rampart_rego::Error::Unsupported(_)) => {
+                    self.memoised_refused.store(true, Ordering::Relaxed)
+                }
                 Err(e) => return Err(e.to_string()),
             }
         }

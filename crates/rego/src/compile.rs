@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use regorus::Value;
 use regorus::unstable::{
-    AssignOp, BUILTINS, BinOp, Expr, ExprRef, Literal, LiteralStmt, Module as Ast, Parser, Query as AstQuery,
-    Rule as AstRule, RuleBody, RuleHead, Source,
+    ArithOp, AssignOp, BUILTINS, BinOp, Expr, ExprRef, Literal, LiteralStmt, Module as Ast, Parser,
+    Query as AstQuery, Rule as AstRule, RuleBody, RuleHead, Source, numbers,
 };
 
 use crate::{Call, Callee, Def, Error, Ex, Lit, Module, Program, Query, Rule, RuleId, RuleKind, Slot};
@@ -77,6 +77,29 @@ pub(crate) fn compile(modules: &[Module<'_>], entry: &str) -> Result<(Program, R
             }
         }
     }
+    let arities: Vec<usize> = {
+        let mut a = vec![0; rules.len()];
+        for ast in &asts {
+            let package = package_path(ast)?;
+            for rule in &ast.policy {
+                let (name, n) = match rule.as_ref() {
+                    AstRule::Spec { head: head @ RuleHead::Func { args, .. }, .. } => {
+                        (head_name_kind(head)?.0, args.len())
+                    }
+                    AstRule::Default { refr, args, .. } if !args.is_empty() => {
+                        (var_name(refr).unwrap_or_default(), args.len())
+                    }
+                    _ => continue,
+                };
+                let mut path = package.clone();
+                path.push(name);
+                if let Some(&id) = index.get(&path) {
+                    a[id] = n;
+                }
+            }
+        }
+        a
+    };
     let packages: Vec<Vec<String>> = {
         let mut p: Vec<Vec<String>> = index.keys().map(|k| k[..k.len() - 1].to_vec()).collect();
         p.sort();
@@ -100,7 +123,13 @@ pub(crate) fn compile(modules: &[Module<'_>], entry: &str) -> Result<(Program, R
             };
             imports.insert(alias, path);
         }
-        let names = Names { index: &index, packages: &packages, package: &package, imports: &imports };
+        let names = Names {
+            index: &index,
+            arities: &arities,
+            packages: &packages,
+            package: &package,
+            imports: &imports,
+        };
         for rule in &ast.policy {
             match rule.as_ref() {
                 AstRule::Default { refr, value, .. } => {
@@ -185,6 +214,8 @@ fn static_path(e: &ExprRef) -> Option<Vec<String>> {
 /// What names mean in one module.
 struct Names<'a> {
     index: &'a HashMap<Vec<String>, RuleId>,
+    /// Parameters of each function rule.
+    arities: &'a [usize],
     packages: &'a [Vec<String>],
     package: &'a [String],
     imports: &'a HashMap<String, Vec<String>>,
@@ -243,18 +274,18 @@ fn compile_spec(names: &Names<'_>, head: &RuleHead, kind: RuleKind, bodies: &[Ru
         }
         let mut chain = Vec::new();
         let mut key_ex = None;
-        if group.is_empty() {
-            let value = head_value.map(|v| c.expr(v)).transpose()?;
-            key_ex = key.map(|k| c.expr(k)).transpose()?;
-            chain.push((Query { lits: Vec::new() }, value));
-        }
-        for (i, body) in group.iter().enumerate() {
+        // A rule without a body (`p := 1`, `f(x) := x + 1`) is one with an empty body.
+        let group: Vec<Option<&RuleBody>> =
+            if group.is_empty() { vec![None] } else { group.into_iter().map(Some).collect() };
+        for (i, body) in group.into_iter().enumerate() {
             c.scopes.push(HashMap::new());
-            let mut query = c.query(&body.query)?;
-            let value = if i == 0 {
-                head_value.map(|v| c.expr(v)).transpose()?
-            } else {
-                body.assign.as_ref().map(|a| c.expr(&a.value)).transpose()?
+            let mut query = match body {
+                Some(b) => c.query(&b.query)?,
+                None => Query { lits: Vec::new() },
+            };
+            let value = match body {
+                Some(b) if i > 0 => b.assign.as_ref().map(|a| c.expr(&a.value)).transpose()?,
+                _ => head_value.map(|v| c.expr(v)).transpose()?,
             };
             if i == 0 {
                 key_ex = key.map(|k| c.expr(k)).transpose()?;
@@ -269,6 +300,23 @@ fn compile_spec(names: &Names<'_>, head: &RuleHead, kind: RuleKind, bodies: &[Ru
                 visit(e, Pos::Value, &mut |s, _| context[s] = true);
             }
             schedule(&mut query, &bound, &context)?;
+            // The head reads what the body binds; a head that iterates
+            // (`p = input.a[_]`) is left to regorus.
+            let mut after = bound.clone();
+            for lit in &query.lits {
+                visit_lit(lit, false, &mut |s, p| {
+                    if p != Pos::Nested {
+                        after[s] = true;
+                    }
+                });
+            }
+            let mut head_bound = true;
+            for e in value.iter().chain(key_ex.iter()) {
+                visit(e, Pos::Value, &mut |s, p| head_bound &= p == Pos::Nested || after[s]);
+            }
+            if !head_bound {
+                return unsupported("a rule head that binds variables");
+            }
             chain.push((query, value));
         }
         defs.push(Def { slots: c.slots, args: arg_exs, key: key_ex, chain });
@@ -390,7 +438,7 @@ impl<'n, 'a> BodyCompiler<'n, 'a> {
         Ok(match expr.as_ref() {
             Expr::AssignExpr { op, lhs, rhs, .. } => {
                 let rhs = self.expr(rhs)?;
-                let lhs = self.pattern(lhs, *op == AssignOp::ColEq && self.scopes.len() > 2)?;
+                let lhs = self.pattern(lhs, *op == AssignOp::ColEq)?;
                 Lit::Unify(lhs, rhs)
             }
             _ => Lit::Expr(self.expr(expr)?),
@@ -445,9 +493,22 @@ impl<'n, 'a> BodyCompiler<'n, 'a> {
                 Ex::ObjectCompr(Box::new((k?, v?)), q?)
             }
             Expr::Call { span, fcn, params, .. } => self.call(span, fcn, params)?,
-            Expr::UnaryExpr { span, expr, .. } => {
-                Ex::Negate(Box::new(self.expr(expr)?), Box::new((expr.clone(), span.clone())))
-            }
+            // Rego negates number literals only.
+            Expr::UnaryExpr { span, expr, .. } => match expr.as_ref() {
+                Expr::Number { value, .. } => Ex::Const(
+                    numbers::arithmetic_operation(
+                        span,
+                        &ArithOp::Sub,
+                        expr,
+                        expr,
+                        Value::from(0u64),
+                        value.clone(),
+                        false,
+                    )
+                    .map_err(|e| Error::Invalid(format!("{e:#}")))?,
+                ),
+                _ => return unsupported("unary minus on an expression"),
+            },
             Expr::BinExpr { op, lhs, rhs, .. } => {
                 let operands = Box::new((self.expr(lhs)?, self.expr(rhs)?));
                 let asts = Box::new((lhs.clone(), rhs.clone()));
@@ -611,11 +672,11 @@ impl<'n, 'a> BodyCompiler<'n, 'a> {
         let arity = match &callee {
             Callee::Builtin((_, n)) => usize::from(*n),
             Callee::Native(_) => crate::builtins::native(&resolved.join(".")).map_or(args.len(), |(_, n)| n),
-            Callee::Function(_) => args.len(),
+            Callee::Function(id) => self.names.arities[*id],
         };
         let output = match args.len() {
             n if n == arity => None,
-            n if n == arity + 1 && !matches!(callee, Callee::Function(_)) => {
+            n if n == arity + 1 => {
                 let last = params.last().expect("an argument");
                 args.pop();
                 Some(self.pattern(last, false)?)
@@ -692,7 +753,6 @@ pub(crate) fn visit(e: &Ex, pos: Pos, f: &mut dyn FnMut(Slot, Pos)) {
             visit(&ops.0, inner(Pos::Value), f);
             visit(&ops.1, inner(Pos::Value), f);
         }
-        Ex::Negate(x, _) => visit(x, inner(Pos::Value), f),
         Ex::Member(k, vc) => {
             if let Some(k) = k {
                 visit(k, inner(Pos::Value), f);
@@ -901,7 +961,6 @@ fn schedule_in(e: &mut Ex, bound: &[bool], context: &[bool]) -> Result<()> {
             schedule_in(&mut ops.0, bound, context)?;
             schedule_in(&mut ops.1, bound, context)
         }
-        Ex::Negate(x, _) => schedule_in(x, bound, context),
         Ex::Member(k, vc) => {
             if let Some(k) = k {
                 schedule_in(k, bound, context)?;

@@ -359,8 +359,10 @@ impl<'p> Evaluation<'p> {
                 })
             }),
             Lit::Every { key, value, domain, body } => {
-                let mut all = true;
+                // An undefined domain fails the literal, as OPA binds it first.
+                let mut all = false;
                 self.values(f, domain, &mut |ev, f, d| {
+                    all = true;
                     each_entry(&d, &mut |k, v| {
                         ev.tick()?;
                         let mark = f.trail.len();
@@ -383,10 +385,16 @@ impl<'p> Evaluation<'p> {
 
     /// `a = b`: evaluates the side that can be, and matches the other to each value.
     fn unify(&mut self, f: &mut Frame, a: &Ex, b: &Ex, then: Then<'_, 'p>) -> R<bool> {
-        let (pattern, source) = if evaluable(f, b) {
+        let (pattern, source) = if evaluable(f, b) && is_pattern(f, a) {
             (a, b)
-        } else if evaluable(f, a) {
+        } else if evaluable(f, a) && is_pattern(f, b) {
             (b, a)
+        } else if evaluable(f, a) && evaluable(f, b) {
+            // Two generators (`input.a[i] = input.b[j]`): each value of one
+            // against each of the other.
+            return self.values(f, a, &mut |ev, f, x| {
+                ev.values(f, b, &mut |ev, f, y| if x == y { then(ev, f) } else { Ok(true) })
+            });
         } else if let (Ex::Array(xs), Ex::Array(ys)) = (a, b) {
             if xs.len() != ys.len() {
                 return Ok(true);
@@ -527,10 +535,6 @@ impl<'p> Evaluation<'p> {
                     then(ev, f, Value::Bool(member(Some(&vs[0]), &vs[1], &vs[2])))
                 })
             }
-            Ex::Negate(x, _) => self.values(f, x, &mut |ev, f, v| {
-                let v = ev.negate(e, v)?;
-                if defined(&v) { then(ev, f, v) } else { Ok(true) }
-            }),
             Ex::Var(_) => Err(unbound()),
             // Always ground.
             Ex::Const(_)
@@ -641,14 +645,26 @@ impl<'p> Evaluation<'p> {
             }
             Ex::ObjectCompr(kv, q) => {
                 let mut out = BTreeMap::new();
+                let mut conflict = None;
                 self.query(f, &q.lits, &mut |ev, f| {
                     let k = ev.value(f, &kv.0)?;
                     let v = ev.value(f, &kv.1)?;
                     if defined(&k) && defined(&v) {
-                        out.insert(k, v);
+                        match out.get(&k) {
+                            Some(old) if *old != v => {
+                                conflict = Some(k);
+                                return Ok(false);
+                            }
+                            _ => {
+                                out.insert(k, v);
+                            }
+                        }
                     }
                     Ok(true)
                 })?;
+                if let Some(k) = conflict {
+                    return Err(Error::Eval(format!("object comprehension: key {k} has two values")));
+                }
                 Value::from(out)
             }
             Ex::Call(c) => {
@@ -690,10 +706,6 @@ impl<'p> Evaluation<'p> {
                 }
                 Value::Bool(member(k.as_ref(), &v, &c))
             }
-            Ex::Negate(x, _) => {
-                let v = self.value(f, x)?;
-                self.negate(e, v)?
-            }
         })
     }
 
@@ -733,15 +745,6 @@ impl<'p> Evaluation<'p> {
             Ex::Member(None, _) => Ok(Value::Bool(member(None, a, b))),
             _ => Ok(Value::Undefined),
         }
-    }
-
-    fn negate(&self, e: &Ex, v: Value) -> R<Value> {
-        let Ex::Negate(_, ast) = e else { return Ok(Value::Undefined) };
-        if !defined(&v) {
-            return Ok(Value::Undefined);
-        }
-        numbers::arithmetic_operation(&ast.1, &ArithOp::Sub, &ast.0, &ast.0, Value::from(0u64), v, false)
-            .map_err(|err| Error::Eval(format!("{err:#}")))
     }
 
     fn call(&mut self, c: &Call, args: &[Value]) -> R<Value> {
@@ -793,10 +796,20 @@ fn ground(f: &Frame, e: &Ex) -> bool {
         Ex::Arith(_, ops, _) | Ex::Compare(_, ops) | Ex::Union(ops, _) | Ex::Intersection(ops, _) => {
             ground(f, &ops.0) && ground(f, &ops.1)
         }
-        Ex::Negate(x, _) => ground(f, x),
         Ex::Member(k, ops) => {
             k.as_ref().is_none_or(|k| ground(f, k)) && ground(f, &ops.0) && ground(f, &ops.1)
         }
+    }
+}
+
+/// `e` can be matched against a value by [`Evaluation::matches`]: a
+/// variable, a composite of patterns, or ground.
+fn is_pattern(f: &Frame, e: &Ex) -> bool {
+    match e {
+        Ex::Var(_) => true,
+        Ex::Array(items) => items.iter().all(|i| is_pattern(f, i)),
+        Ex::Object(fields) => fields.iter().all(|(k, v)| ground(f, k) && is_pattern(f, v)),
+        _ => ground(f, e),
     }
 }
 
@@ -814,7 +827,6 @@ fn evaluable(f: &Frame, e: &Ex) -> bool {
         Ex::Arith(_, ops, _) | Ex::Compare(_, ops) | Ex::Union(ops, _) | Ex::Intersection(ops, _) => {
             evaluable(f, &ops.0) && evaluable(f, &ops.1)
         }
-        Ex::Negate(x, _) => evaluable(f, x),
         Ex::Member(k, ops) => {
             k.as_ref().is_none_or(|k| evaluable(f, k)) && evaluable(f, &ops.0) && evaluable(f, &ops.1)
         }

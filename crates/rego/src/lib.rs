@@ -166,7 +166,6 @@ pub(crate) enum Ex {
     Compare(BoolOp, Box<(Ex, Ex)>),
     Union(Box<(Ex, Ex)>, Box<(ExprRef, ExprRef)>),
     Intersection(Box<(Ex, Ex)>, Box<(ExprRef, ExprRef)>),
-    Negate(Box<Ex>, Box<(ExprRef, Span)>),
     /// `v in c`, `k, v in c`.
     Member(Option<Box<Ex>>, Box<(Ex, Ex)>),
 }
