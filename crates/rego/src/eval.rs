@@ -16,6 +16,11 @@ type R<T> = Result<T, Error>;
 /// admission policy needs, low enough to stop a runaway one.
 const MAX_STEPS: u64 = 50_000_000;
 
+/// Literals being evaluated at once, nested calls included: the search
+/// recurses once per literal, and a webhook evaluates on threads with 2 MiB
+/// of stack.
+const MAX_DEPTH: usize = 500;
+
 /// Steps between clock reads when a deadline is set.
 const DEADLINE_CHECK_INTERVAL: u64 = 1024;
 
@@ -66,6 +71,7 @@ pub(crate) struct Evaluation<'p> {
     /// Functions being evaluated: calling one again is recursion.
     active: Vec<bool>,
     steps: u64,
+    depth: usize,
     deadline: Option<Instant>,
 }
 
@@ -165,6 +171,7 @@ impl<'p> Evaluation<'p> {
             memo: (0..n).map(|_| BTreeMap::new()).collect(),
             active: vec![false; n],
             steps: 0,
+            depth: 0,
             deadline,
         }
     }
@@ -333,6 +340,16 @@ impl<'p> Evaluation<'p> {
     fn query(&mut self, f: &mut Frame, lits: &[Lit], then: Then<'_, 'p>) -> R<bool> {
         let Some((lit, rest)) = lits.split_first() else { return then(self, f) };
         self.tick()?;
+        if self.depth >= MAX_DEPTH {
+            return Err(Error::Eval(format!("evaluation nested deeper than {MAX_DEPTH} literals")));
+        }
+        self.depth += 1;
+        let result = self.literal(f, lit, rest, then);
+        self.depth -= 1;
+        result
+    }
+
+    fn literal(&mut self, f: &mut Frame, lit: &Lit, rest: &[Lit], then: Then<'_, 'p>) -> R<bool> {
         match lit {
             Lit::Expr(e) => self.values(f, e, &mut |ev, f, v| {
                 if matches!(v, Value::Bool(false)) { Ok(true) } else { ev.query(f, rest, then) }

@@ -1545,3 +1545,25 @@ fn agrees_with_regorus() {
         failures.join("\n\n")
     );
 }
+
+/// A body far longer than any policy's stops with an error, not a stack
+/// overflow, on a thread with a webhook worker's 2 MiB of stack.
+#[test]
+fn very_long_bodies_fail_cleanly() {
+    let mut rego = String::from("package t\np = x0 {\n  x0 := 1\n");
+    for i in 1..5000 {
+        rego.push_str(&format!("  x{i} := x{}\n", i - 1));
+    }
+    rego.push_str("}\n");
+    let result = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let policy =
+                Policy::compile(&[Module { label: "long.rego", text: &rego, v1: false }], "data.t.p")?;
+            policy.eval(&Value::new_object(), &Value::new_object(), None)
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(matches!(&result, Err(Error::Eval(m)) if m.contains("deeper than")), "{result:?}");
+}
