@@ -156,7 +156,72 @@ pub(crate) fn compile(modules: &[Module<'_>], entry: &str) -> Result<(Program, R
 
     let entry_path: Vec<String> = entry.split('.').map(str::to_string).collect();
     let entry = *index.get(&entry_path).ok_or_else(|| Error::Invalid(format!("no rule {entry}")))?;
-    Ok((Program { rules }, entry))
+    let pure = pure_functions(&rules).into_iter().map(|p| p.then(Default::default)).collect();
+    Ok((Program { rules, pure }, entry))
+}
+
+/// Functions whose results depend on their arguments alone: they read no
+/// `input`, no `data`, no rule (whose value may come from either), and call
+/// only such functions and builtins (the volatile ones are refused).
+fn pure_functions(rules: &[Rule]) -> Vec<bool> {
+    let mut pure: Vec<bool> = rules.iter().map(|r| r.kind == RuleKind::Function).collect();
+    loop {
+        let mut changed = false;
+        for (id, rule) in rules.iter().enumerate() {
+            if pure[id] && !rule.defs.iter().all(|d| def_is_pure(d, &pure)) {
+                pure[id] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            return pure;
+        }
+    }
+}
+
+fn def_is_pure(def: &Def, pure: &[bool]) -> bool {
+    def.args.iter().chain(def.key.iter()).all(|e| ex_is_pure(e, pure))
+        && def.chain.iter().all(|(q, v)| query_is_pure(q, pure) && v.iter().all(|e| ex_is_pure(e, pure)))
+}
+
+fn query_is_pure(q: &Query, pure: &[bool]) -> bool {
+    q.lits.iter().all(|l| match l {
+        Lit::Expr(e) => ex_is_pure(e, pure),
+        Lit::Not(q) => query_is_pure(q, pure),
+        Lit::Unify(a, b) => ex_is_pure(a, pure) && ex_is_pure(b, pure),
+        Lit::SomeIn { key, value, collection } => {
+            key.iter().chain([value, collection]).all(|e| ex_is_pure(e, pure))
+        }
+        Lit::Every { domain, body, .. } => ex_is_pure(domain, pure) && query_is_pure(body, pure),
+    })
+}
+
+fn ex_is_pure(e: &Ex, pure: &[bool]) -> bool {
+    let all = |items: &[Ex]| items.iter().all(|i| ex_is_pure(i, pure));
+    match e {
+        Ex::Const(_) | Ex::Var(_) => true,
+        Ex::Input | Ex::Data | Ex::Rule(_) => false,
+        Ex::Ref(base, path) => ex_is_pure(base, pure) && all(path),
+        Ex::Array(items) | Ex::Set(items) => all(items),
+        Ex::Object(fields) => fields.iter().all(|(k, v)| ex_is_pure(k, pure) && ex_is_pure(v, pure)),
+        Ex::ArrayCompr(t, q) | Ex::SetCompr(t, q) => ex_is_pure(t, pure) && query_is_pure(q, pure),
+        Ex::ObjectCompr(kv, q) => {
+            ex_is_pure(&kv.0, pure) && ex_is_pure(&kv.1, pure) && query_is_pure(q, pure)
+        }
+        Ex::Call(c) => {
+            let callee = match c.callee {
+                Callee::Function(id) => pure[id],
+                Callee::Builtin(_) | Callee::Native(_) => true,
+            };
+            callee && all(&c.args) && c.output.iter().all(|o| ex_is_pure(o, pure))
+        }
+        Ex::Arith(_, ops, _) | Ex::Compare(_, ops) | Ex::Union(ops, _) | Ex::Intersection(ops, _) => {
+            ex_is_pure(&ops.0, pure) && ex_is_pure(&ops.1, pure)
+        }
+        Ex::Member(k, ops) => {
+            k.iter().all(|k| ex_is_pure(k, pure)) && ex_is_pure(&ops.0, pure) && ex_is_pure(&ops.1, pure)
+        }
+    }
 }
 
 fn package_path(ast: &Ast) -> Result<Vec<String>> {
@@ -263,11 +328,8 @@ fn compile_spec(names: &Names<'_>, head: &RuleHead, kind: RuleKind, bodies: &[Ru
     let mut defs = Vec::new();
     for group in groups {
         let mut c = BodyCompiler::new(names);
-        let mut arg_exs = Vec::new();
-        for a in args {
-            arg_exs.push(c.pattern(a, true)?);
-        }
-        let mut bound = vec![false; 0];
+        let arg_exs = args.iter().map(|a| c.pattern(a, true)).collect::<Result<Vec<_>>>()?;
+        let mut bound = Vec::new();
         let mut arg_slots = Vec::new();
         for a in &arg_exs {
             visit(a, Pos::Pattern, &mut |s, _| arg_slots.push(s));

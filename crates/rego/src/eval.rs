@@ -21,6 +21,12 @@ const MAX_STEPS: u64 = 50_000_000;
 /// of stack.
 const MAX_DEPTH: usize = 500;
 
+/// Results one pure function keeps across evaluations; it starts over when full.
+const MAX_SHARED_RESULTS: usize = 4096;
+
+/// String bytes in the arguments of a result kept across evaluations.
+const MAX_SHARED_ARGUMENT_BYTES: usize = 256;
+
 /// Steps between clock reads when a deadline is set.
 const DEADLINE_CHECK_INTERVAL: u64 = 1024;
 
@@ -124,6 +130,20 @@ fn memo_key(args: &[Value]) -> Vec<MemoKey> {
 
 fn unbound() -> Error {
     Error::Unsupported("a variable read before any literal binds it".to_string())
+}
+
+/// Arguments whose results are kept across evaluations: scalars, short
+/// enough that a full table stays small whatever requests carry.
+fn shareable(args: &[Value]) -> bool {
+    let mut bytes = 0;
+    args.iter().all(|v| match v {
+        Value::Null | Value::Bool(_) | Value::Number(_) => true,
+        Value::String(s) => {
+            bytes += s.len();
+            bytes <= MAX_SHARED_ARGUMENT_BYTES
+        }
+        _ => false,
+    })
 }
 
 fn defined(v: &Value) -> bool {
@@ -274,6 +294,13 @@ impl<'p> Evaluation<'p> {
         if let Some(v) = self.memo[id].get(&key) {
             return Ok(v.clone());
         }
+        let shared = self.program.pure[id].as_ref().filter(|_| shareable(args));
+        if let Some(shared) = shared
+            && let Some(v) = shared.lock().unwrap_or_else(|e| e.into_inner()).get(args).cloned()
+        {
+            self.memo[id].insert(key, v.clone());
+            return Ok(v);
+        }
         if self.active[id] {
             return Err(Error::Eval(format!("{} calls itself", self.program.rules[id].path)));
         }
@@ -301,6 +328,13 @@ impl<'p> Evaluation<'p> {
         self.active[id] = false;
         if !defined(&result) {
             result = rule.default.clone().unwrap_or(Value::Undefined);
+        }
+        if let Some(shared) = shared {
+            let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
+            if shared.len() >= MAX_SHARED_RESULTS {
+                shared.clear();
+            }
+            shared.insert(args.to_vec(), result.clone());
         }
         self.memo[id].insert(key, result.clone());
         Ok(result)

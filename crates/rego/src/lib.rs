@@ -14,6 +14,8 @@
 //! evaluation that reaches a variable no literal could bind stops with
 //! [`Error::Unsupported`] too: the caller keeps regorus for those.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use regorus::Value;
@@ -88,7 +90,14 @@ pub(crate) type RuleId = usize;
 /// All rules of all modules, by index.
 pub(crate) struct Program {
     rules: Vec<Rule>,
+    /// For each function that reads neither `input` nor `data` (nor a rule
+    /// that might), its results by scalar arguments, kept across
+    /// evaluations: `canonify_mem("256Mi")` is the same for every review.
+    pure: Vec<Option<SharedResults>>,
 }
+
+/// A pure function's results by arguments, shared by concurrent evaluations.
+pub(crate) type SharedResults = Mutex<BTreeMap<Vec<Value>, Value>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RuleKind {

@@ -1567,3 +1567,25 @@ fn very_long_bodies_fail_cleanly() {
         .unwrap();
     assert!(matches!(&result, Err(Error::Eval(m)) if m.contains("deeper than")), "{result:?}");
 }
+
+/// Results of functions that read only their arguments are kept from one
+/// evaluation to the next; a function that reads `input`, or calls one
+/// that does, is evaluated again for each input.
+#[test]
+fn only_pure_function_results_outlive_an_evaluation() {
+    let rego = r#"package t
+double(x) = y { y := x * 2 }
+scaled(x) = y { y := x * input.factor }
+indirect(x) = y { y := scaled(x) + 0 }
+p = [double(3), scaled(3), indirect(3)]
+"#;
+    let policy =
+        Policy::compile(&[Module { label: "pure.rego", text: rego, v1: false }], "data.t.p").unwrap();
+    let data = Value::new_object();
+    for factor in [1, 10, 100] {
+        let input = Value::from_json_str(&format!(r#"{{"factor": {factor}}}"#)).unwrap();
+        let got = policy.eval(&data, &input, None).unwrap();
+        let want = Value::from_json_str(&format!("[6, {0}, {0}]", 3 * factor)).unwrap();
+        assert_eq!(got, want, "factor {factor}");
+    }
+}
