@@ -4,12 +4,13 @@
 //! templates call the same helpers (`canonify_mem(…)`, `is_exempt(…)`) from
 //! a dozen rule bodies. Here rules and variables are resolved once, to
 //! indices and slots, and each evaluation memoises every rule's value and
-//! every function result by its arguments.
+//! every function result by its arguments; a function that reads only its
+//! arguments keeps its results across evaluations.
 //!
 //! Parsing, values, comparison, arithmetic and builtins are regorus's own,
 //! so both evaluators read the same text and compute the same values. What
 //! this evaluator does not handle (`with`, references to whole packages,
-//! rule heads with nested references, relation builtins such as `walk`) is
+//! rule heads with nested references or iteration, `walk`, `print`) is
 //! refused by [`Policy::compile`] with [`Error::Unsupported`], and an
 //! evaluation that reaches a variable no literal could bind stops with
 //! [`Error::Unsupported`] too: the caller keeps regorus for those.
