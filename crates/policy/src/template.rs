@@ -302,8 +302,9 @@ impl Template {
         })
     }
 
-    /// Evaluate the `violation` rule for one input; the bytecode VM stops
-    /// at `deadline` (the interpreter fallback runs to completion).
+    /// Evaluate the `violation` rule for one input, with rampart's evaluator
+    /// where it handles the Rego, else regorus's; both stop at `deadline`
+    /// (regorus's interpreter, the last fallback, runs to completion).
     pub fn eval(&self, input: regorus::Value, deadline: Option<Instant>) -> Result<regorus::Value, String> {
         if let Some(policy) =
             self.memoised.as_ref().filter(|_| !self.memoised_refused.load(Ordering::Relaxed))
@@ -320,7 +321,7 @@ impl Template {
     }
 
     /// [`Template::eval`] on regorus alone.
-    pub fn eval_with_regorus(
+    fn eval_with_regorus(
         &self,
         input: regorus::Value,
         deadline: Option<Instant>,
