@@ -677,6 +677,7 @@ mod samples;
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
+    use serde_json::Value as Json;
 
     /// Every library template on every library sample, as a CREATE and as an
     /// UPDATE, with the samples as inventory: rampart's evaluator and
@@ -738,6 +739,131 @@ mod tests {
             differences[..differences.len().min(8)].join("\n")
         );
         assert!(compared > 5000, "only {compared} evaluations compared");
+    }
+
+    /// Copies of `root` with the value at one path (of `v`, found at `path`)
+    /// replaced by a value of another type, or removed.
+    fn mutations(root: &Json, v: &Json, path: &mut Vec<Json>, out: &mut Vec<Json>) {
+        const DEPTH: usize = 6;
+        if !path.is_empty() {
+            let replacements = [
+                Json::Null,
+                serde_json::json!(1),
+                serde_json::json!(-1),
+                serde_json::json!(true),
+                serde_json::json!("x"),
+                serde_json::json!("100Gi"),
+                serde_json::json!("3.5"),
+                serde_json::json!([]),
+                serde_json::json!({}),
+            ];
+            for replacement in replacements.into_iter().map(Some).chain([None]) {
+                let mut copy = root.clone();
+                let (last, parents) = path.split_last().expect("a path");
+                let mut parent = &mut copy;
+                for step in parents {
+                    parent = match step {
+                        Json::Number(i) => &mut parent[i.as_u64().unwrap_or(0) as usize],
+                        k => &mut parent[k.as_str().unwrap_or_default()],
+                    };
+                }
+                match (parent, last, replacement) {
+                    (Json::Array(items), Json::Number(i), r) => {
+                        let i = i.as_u64().unwrap_or(0) as usize;
+                        match r {
+                            Some(r) => items[i] = r,
+                            None => drop(items.remove(i)),
+                        }
+                    }
+                    (Json::Object(map), Json::String(k), r) => match r {
+                        Some(r) => drop(map.insert(k.clone(), r)),
+                        None => drop(map.remove(k)),
+                    },
+                    _ => {}
+                }
+                out.push(copy);
+            }
+        }
+        if path.len() >= DEPTH {
+            return;
+        }
+        match v {
+            Json::Object(map) => {
+                for (k, child) in map {
+                    path.push(Json::from(k.as_str()));
+                    mutations(root, child, path, out);
+                    path.pop();
+                }
+            }
+            Json::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    path.push(Json::from(i));
+                    mutations(root, child, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The library's samples with one field at a time replaced by a value
+    /// of another type or removed (every 20th such object): rampart's
+    /// evaluator and regorus's interpreter still give the same violations,
+    /// so an odd object cannot slip past one and not the other.
+    #[test]
+    fn the_memoising_evaluator_agrees_with_regorus_on_mutated_samples() {
+        let lib = std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/gatekeeper-library/library"
+        ));
+        assert!(
+            lib.is_dir(),
+            "{} is missing: this test needs the data bundle at ../shared/data",
+            lib.display()
+        );
+        let mut requests = Vec::new();
+        super::samples::samples(&lib, &lib, &mut requests);
+        let mut g = super::Gatekeeper::new();
+        g.load_path(&lib).unwrap();
+        let mut compared = 0;
+        let mut differences = Vec::new();
+        for (name, request) in &requests {
+            let mut variants = Vec::new();
+            mutations(&request["object"], &request["object"], &mut Vec::new(), &mut variants);
+            for object in variants.into_iter().step_by(20) {
+                let mut request = request.clone();
+                request["object"] = object;
+                let review = super::review_value(&request, &request["object"], None);
+                for ((kind, constraint), c) in &g.constraints {
+                    let Some(template) = g.templates.get(kind) else { continue };
+                    let mut input = regorus::value::Object::default();
+                    input.insert(super::key("review"), review.clone());
+                    input.insert(super::key("parameters"), c.parameters.clone());
+                    let input = regorus::Value::from(input);
+                    let ours = template.eval(input.clone(), None).map(|v| super::violations_of(&v));
+                    let theirs = template.policy.eval_with_input(input).map(|v| super::violations_of(&v));
+                    let same = match (&ours, &theirs) {
+                        (Ok(a), Ok(b)) => a == b,
+                        (Err(_), Err(_)) => true,
+                        _ => false,
+                    };
+                    if !same {
+                        differences.push(format!(
+                            "{kind}/{constraint} on {name} with {}: rampart {ours:?}, regorus {theirs:?}",
+                            request["object"]
+                        ));
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        assert!(
+            differences.is_empty(),
+            "{} differences:\n{}",
+            differences.len(),
+            differences[..differences.len().min(5)].join("\n")
+        );
+        assert!(compared > 40_000, "only {compared} evaluations compared");
     }
 
     #[test]
