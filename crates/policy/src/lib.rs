@@ -679,6 +679,40 @@ mod tests {
     use serde::Deserialize;
     use serde_json::Value as Json;
 
+    /// Reviews `request` by every constraint with rampart's evaluator and
+    /// with regorus's interpreter; a difference in violations (or in whether
+    /// evaluation failed) is added to `differences`. Returns how many
+    /// constraints were compared.
+    fn compare_evaluators(
+        g: &super::Gatekeeper,
+        request: &Json,
+        what: &str,
+        differences: &mut Vec<String>,
+    ) -> usize {
+        let review = super::review_value(request, &request["object"], None);
+        let mut compared = 0;
+        for ((kind, constraint), c) in &g.constraints {
+            let Some(template) = g.templates.get(kind) else { continue };
+            let mut input = regorus::value::Object::default();
+            input.insert(super::key("review"), review.clone());
+            input.insert(super::key("parameters"), c.parameters.clone());
+            let input = regorus::Value::from(input);
+            let ours = template.eval(input.clone(), None).map(|v| super::violations_of(&v));
+            let theirs = template.policy.eval_with_input(input).map(|v| super::violations_of(&v));
+            let same = match (&ours, &theirs) {
+                (Ok(a), Ok(b)) => a == b,
+                (Err(_), Err(_)) => true,
+                _ => false,
+            };
+            if !same {
+                differences
+                    .push(format!("{kind}/{constraint} on {what}: rampart {ours:?}, regorus {theirs:?}"));
+            }
+            compared += 1;
+        }
+        compared
+    }
+
     /// Every library template on every library sample, as a CREATE and as an
     /// UPDATE, with the samples as inventory: rampart's evaluator and
     /// regorus's interpreter give the same violations, or both fail.
@@ -708,28 +742,8 @@ mod tests {
             update["operation"] = "UPDATE".into();
             update["oldObject"] = request["object"].clone();
             for request in [request, &update] {
-                let review = super::review_value(request, &request["object"], None);
-                for ((kind, constraint), c) in &g.constraints {
-                    let Some(template) = g.templates.get(kind) else { continue };
-                    let mut input = regorus::value::Object::default();
-                    input.insert(super::key("review"), review.clone());
-                    input.insert(super::key("parameters"), c.parameters.clone());
-                    let input = regorus::Value::from(input);
-                    let ours = template.eval(input.clone(), None).map(|v| super::violations_of(&v));
-                    let theirs = template.policy.eval_with_input(input).map(|v| super::violations_of(&v));
-                    let same = match (&ours, &theirs) {
-                        (Ok(a), Ok(b)) => a == b,
-                        (Err(_), Err(_)) => true,
-                        _ => false,
-                    };
-                    if !same {
-                        differences.push(format!(
-                            "{kind}/{constraint} on {name} ({}): rampart {ours:?}, regorus {theirs:?}",
-                            request["operation"]
-                        ));
-                    }
-                    compared += 1;
-                }
+                let what = format!("{name} ({})", request["operation"]);
+                compared += compare_evaluators(&g, request, &what, &mut differences);
             }
         }
         assert!(
@@ -833,28 +847,8 @@ mod tests {
             for object in variants.into_iter().step_by(20) {
                 let mut request = request.clone();
                 request["object"] = object;
-                let review = super::review_value(&request, &request["object"], None);
-                for ((kind, constraint), c) in &g.constraints {
-                    let Some(template) = g.templates.get(kind) else { continue };
-                    let mut input = regorus::value::Object::default();
-                    input.insert(super::key("review"), review.clone());
-                    input.insert(super::key("parameters"), c.parameters.clone());
-                    let input = regorus::Value::from(input);
-                    let ours = template.eval(input.clone(), None).map(|v| super::violations_of(&v));
-                    let theirs = template.policy.eval_with_input(input).map(|v| super::violations_of(&v));
-                    let same = match (&ours, &theirs) {
-                        (Ok(a), Ok(b)) => a == b,
-                        (Err(_), Err(_)) => true,
-                        _ => false,
-                    };
-                    if !same {
-                        differences.push(format!(
-                            "{kind}/{constraint} on {name} with {}: rampart {ours:?}, regorus {theirs:?}",
-                            request["object"]
-                        ));
-                    }
-                    compared += 1;
-                }
+                let what = format!("{name} with {}", request["object"]);
+                compared += compare_evaluators(&g, &request, &what, &mut differences);
             }
         }
         assert!(
