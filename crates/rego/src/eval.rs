@@ -30,6 +30,8 @@ const MAX_SHARED_ARGUMENT_BYTES: usize = 256;
 /// Steps between clock reads when a deadline is set.
 const DEADLINE_CHECK_INTERVAL: u64 = 1024;
 
+/// Where a rule stands in this evaluation. A function is `Busy` while a call
+/// of it runs and `Todo` otherwise (its results are in the memo).
 enum State {
     Todo,
     Busy,
@@ -74,8 +76,6 @@ pub(crate) struct Evaluation<'p> {
     rules: Vec<State>,
     /// Function results by arguments.
     memo: Vec<BTreeMap<Vec<MemoKey>, Value>>,
-    /// Functions being evaluated: calling one again is recursion.
-    active: Vec<bool>,
     steps: u64,
     depth: usize,
     deadline: Option<Instant>,
@@ -189,7 +189,6 @@ impl<'p> Evaluation<'p> {
             input,
             rules: (0..n).map(|_| State::Todo).collect(),
             memo: (0..n).map(|_| BTreeMap::new()).collect(),
-            active: vec![false; n],
             steps: 0,
             depth: 0,
             deadline,
@@ -249,35 +248,10 @@ impl<'p> Evaluation<'p> {
             }
             RuleKind::Object => {
                 let mut object = BTreeMap::new();
-                let mut conflict = None;
                 for def in &rule.defs {
                     let (Some(key), Some((query, value))) = (&def.key, def.chain.first()) else { continue };
                     let mut f = Frame::new(def.slots);
-                    self.query(&mut f, &query.lits, &mut |ev, f| {
-                        let k = ev.value(f, key)?;
-                        let v = match value {
-                            Some(e) => ev.value(f, e)?,
-                            None => Value::Bool(true),
-                        };
-                        if defined(&k) && defined(&v) {
-                            match object.get(&k) {
-                                Some(old) if *old != v => {
-                                    conflict = Some(k);
-                                    return Ok(false);
-                                }
-                                _ => {
-                                    object.insert(k, v);
-                                }
-                            }
-                        }
-                        Ok(true)
-                    })?;
-                    if let Some(k) = conflict.take() {
-                        return Err(Error::Eval(format!(
-                            "{}: object keys must be unique; {k} has two values",
-                            rule.path
-                        )));
-                    }
+                    self.insert_each(&mut f, &query.lits, key, value.as_ref(), &mut object, &rule.path)?;
                 }
                 Value::from(object)
             }
@@ -301,10 +275,10 @@ impl<'p> Evaluation<'p> {
             self.memo[id].insert(key, v.clone());
             return Ok(v);
         }
-        if self.active[id] {
+        if matches!(self.rules[id], State::Busy) {
             return Err(Error::Eval(format!("{} calls itself", self.program.rules[id].path)));
         }
-        self.active[id] = true;
+        self.rules[id] = State::Busy;
         let program = self.program;
         let rule = &program.rules[id];
         let mut result = Value::Undefined;
@@ -325,7 +299,7 @@ impl<'p> Evaluation<'p> {
                 result = merge(result, v, &rule.path)?;
             }
         }
-        self.active[id] = false;
+        self.rules[id] = State::Todo;
         if !defined(&result) {
             result = rule.default.clone().unwrap_or(Value::Undefined);
         }
@@ -696,26 +670,7 @@ impl<'p> Evaluation<'p> {
             }
             Ex::ObjectCompr(kv, q) => {
                 let mut out = BTreeMap::new();
-                let mut conflict = None;
-                self.query(f, &q.lits, &mut |ev, f| {
-                    let k = ev.value(f, &kv.0)?;
-                    let v = ev.value(f, &kv.1)?;
-                    if defined(&k) && defined(&v) {
-                        match out.get(&k) {
-                            Some(old) if *old != v => {
-                                conflict = Some(k);
-                                return Ok(false);
-                            }
-                            _ => {
-                                out.insert(k, v);
-                            }
-                        }
-                    }
-                    Ok(true)
-                })?;
-                if let Some(k) = conflict {
-                    return Err(Error::Eval(format!("object comprehension: key {k} has two values")));
-                }
+                self.insert_each(f, &q.lits, &kv.0, Some(&kv.1), &mut out, "object comprehension")?;
                 Value::from(out)
             }
             Ex::Call(c) => {
@@ -758,6 +713,43 @@ impl<'p> Evaluation<'p> {
                 Value::Bool(member(k.as_ref(), &v, &c))
             }
         })
+    }
+
+    /// Adds `key: value` (`true` without a value) to `object` for every
+    /// solution of `lits`; two values for one key are an error, as in OPA.
+    fn insert_each(
+        &mut self,
+        f: &mut Frame,
+        lits: &[Lit],
+        key: &Ex,
+        value: Option<&Ex>,
+        object: &mut BTreeMap<Value, Value>,
+        what: &str,
+    ) -> R<()> {
+        let mut conflict = None;
+        self.query(f, lits, &mut |ev, f| {
+            let k = ev.value(f, key)?;
+            let v = match value {
+                Some(e) => ev.value(f, e)?,
+                None => Value::Bool(true),
+            };
+            if defined(&k) && defined(&v) {
+                match object.get(&k) {
+                    Some(old) if *old != v => {
+                        conflict = Some(k);
+                        return Ok(false);
+                    }
+                    _ => {
+                        object.insert(k, v);
+                    }
+                }
+            }
+            Ok(true)
+        })?;
+        match conflict {
+            Some(k) => Err(Error::Eval(format!("{what}: object keys must be unique; {k} has two values"))),
+            None => Ok(()),
+        }
     }
 
     /// The defined values of `term` for every solution of `q`.
