@@ -35,26 +35,37 @@ pub(crate) fn compile(modules: &[Module<'_>], entry: &str) -> Result<(Program, R
         asts.push(parser.parse().map_err(|e| Error::Invalid(format!("{e:#}")))?);
     }
 
-    // First every rule's path and kind, so bodies can refer to rules
-    // defined after them or in another module.
+    // First every rule's path, kind and parameters, so bodies can refer to
+    // rules defined after them or in another module.
+    let module_packages = asts.iter().map(package_path).collect::<Result<Vec<_>>>()?;
     let mut index: HashMap<Vec<String>, RuleId> = HashMap::new();
     let mut rules: Vec<Rule> = Vec::new();
-    for ast in &asts {
-        let package = package_path(ast)?;
+    let mut arities: Vec<usize> = Vec::new();
+    // For each module, the rule and kind each of its rules defines.
+    let mut defined: Vec<Vec<(RuleId, RuleKind)>> = Vec::with_capacity(asts.len());
+    for (ast, package) in asts.iter().zip(&module_packages) {
+        let mut module = Vec::with_capacity(ast.policy.len());
         for rule in &ast.policy {
-            let (name, kind) = match rule.as_ref() {
-                AstRule::Spec { head, .. } => head_name_kind(head)?,
+            let (name, kind, arity) = match rule.as_ref() {
+                AstRule::Spec { head, .. } => {
+                    let (name, kind) = head_name_kind(head)?;
+                    let arity = match head {
+                        RuleHead::Func { args, .. } => args.len(),
+                        _ => 0,
+                    };
+                    (name, kind, arity)
+                }
                 AstRule::Default { refr, args, .. } => {
                     let kind = if args.is_empty() { RuleKind::Complete } else { RuleKind::Function };
                     match var_name(refr) {
-                        Some(name) => (name, kind),
+                        Some(name) => (name, kind, args.len()),
                         None => return unsupported("a default rule with a nested head"),
                     }
                 }
             };
             let mut path = package.clone();
             path.push(name);
-            match index.get(&path) {
+            let id = match index.get(&path) {
                 Some(&id) => {
                     let existing = &mut rules[id];
                     // A default says nothing about sets and objects; the
@@ -69,37 +80,22 @@ pub(crate) fn compile(modules: &[Module<'_>], entry: &str) -> Result<(Program, R
                             ));
                         }
                     }
+                    id
                 }
                 None => {
                     index.insert(path.clone(), rules.len());
                     rules.push(Rule { path: path.join("."), kind, defs: Vec::new(), default: None });
+                    arities.push(0);
+                    rules.len() - 1
                 }
+            };
+            if kind == RuleKind::Function {
+                arities[id] = arity;
             }
+            module.push((id, kind));
         }
+        defined.push(module);
     }
-    let arities: Vec<usize> = {
-        let mut a = vec![0; rules.len()];
-        for ast in &asts {
-            let package = package_path(ast)?;
-            for rule in &ast.policy {
-                let (name, n) = match rule.as_ref() {
-                    AstRule::Spec { head: head @ RuleHead::Func { args, .. }, .. } => {
-                        (head_name_kind(head)?.0, args.len())
-                    }
-                    AstRule::Default { refr, args, .. } if !args.is_empty() => {
-                        (var_name(refr).unwrap_or_default(), args.len())
-                    }
-                    _ => continue,
-                };
-                let mut path = package.clone();
-                path.push(name);
-                if let Some(&id) = index.get(&path) {
-                    a[id] = n;
-                }
-            }
-        }
-        a
-    };
     let packages: Vec<Vec<String>> = {
         let mut p: Vec<Vec<String>> = index.keys().map(|k| k[..k.len() - 1].to_vec()).collect();
         p.sort();
@@ -107,8 +103,7 @@ pub(crate) fn compile(modules: &[Module<'_>], entry: &str) -> Result<(Program, R
         p
     };
 
-    for ast in &asts {
-        let package = package_path(ast)?;
+    for ((ast, package), module) in asts.iter().zip(&module_packages).zip(&defined) {
         let mut imports = HashMap::new();
         for import in &ast.imports {
             let Some(path) = static_path(&import.refr) else {
@@ -123,19 +118,11 @@ pub(crate) fn compile(modules: &[Module<'_>], entry: &str) -> Result<(Program, R
             };
             imports.insert(alias, path);
         }
-        let names = Names {
-            index: &index,
-            arities: &arities,
-            packages: &packages,
-            package: &package,
-            imports: &imports,
-        };
-        for rule in &ast.policy {
+        let names =
+            Names { index: &index, arities: &arities, packages: &packages, package, imports: &imports };
+        for (rule, &(id, kind)) in ast.policy.iter().zip(module) {
             match rule.as_ref() {
-                AstRule::Default { refr, value, .. } => {
-                    let mut path = package.clone();
-                    path.push(var_name(refr).unwrap_or_default());
-                    let id = index[&path];
+                AstRule::Default { value, .. } => {
                     let mut body = BodyCompiler::new(&names);
                     let Some(value) = constant_value(&body.expr(value)?) else {
                         return unsupported("a default value that is not a constant");
@@ -143,10 +130,6 @@ pub(crate) fn compile(modules: &[Module<'_>], entry: &str) -> Result<(Program, R
                     rules[id].default = Some(value);
                 }
                 AstRule::Spec { head, bodies, .. } => {
-                    let (name, kind) = head_name_kind(head)?;
-                    let mut path = package.clone();
-                    path.push(name);
-                    let id = index[&path];
                     let defs = compile_spec(&names, head, kind, bodies)?;
                     rules[id].defs.extend(defs);
                 }
