@@ -204,9 +204,6 @@ pub(crate) struct Template {
     idle: Mutex<Vec<RegoVM>>,
 }
 
-/// Builtins whose result is not a function of the input.
-const VOLATILE_BUILTINS: [&str; 5] = ["rand.intn", "time.now_ns", "uuid.rfc4122", "http.send", "opa.runtime"];
-
 /// Instructions one evaluation may run in the VM; far above what any
 /// library template needs, low enough to stop a runaway policy.
 const MAX_INSTRUCTIONS: usize = 50_000_000;
@@ -282,7 +279,8 @@ impl Template {
             .map(|(label, text)| rampart_rego::Module { label, text, v1: src.version == RegoVersion::V1 })
             .collect();
         let memoised = rampart_rego::Policy::compile(&modules, &entry).ok();
-        let cacheable = !src.modules.iter().any(|m| VOLATILE_BUILTINS.iter().any(|b| m.contains(b)));
+        let cacheable =
+            !src.modules.iter().any(|m| rampart_rego::VOLATILE_BUILTINS.iter().any(|b| m.contains(b)));
         // Rego whose reads are not known may reach the uid without naming it
         // (`input.review[k]`), so it is keyed with the uid too.
         let reads_uid = reads.as_ref().is_none_or(|paths| {

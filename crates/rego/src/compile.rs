@@ -18,10 +18,9 @@ fn unsupported<T>(what: impl Into<String>) -> Result<T> {
     Err(Error::Unsupported(what.into()))
 }
 
-/// Builtins whose result is not a function of their arguments, or that
-/// bind several outputs: left to regorus.
-const REFUSED_BUILTINS: [&str; 7] =
-    ["walk", "print", "rand.intn", "time.now_ns", "uuid.rfc4122", "http.send", "opa.runtime"];
+/// Builtins left to regorus besides the volatile ones: `walk` binds
+/// several outputs, `print` writes.
+const REFUSED_BUILTINS: [&str; 2] = ["walk", "print"];
 
 pub(crate) fn compile(modules: &[Module<'_>], entry: &str) -> Result<(Program, RuleId)> {
     let mut asts = Vec::with_capacity(modules.len());
@@ -704,7 +703,9 @@ impl<'n, 'a> BodyCompiler<'n, 'a> {
             Some(id) => Callee::Function(id),
             None => {
                 let name = resolved.join(".");
-                if REFUSED_BUILTINS.contains(&name.as_str()) {
+                if REFUSED_BUILTINS.contains(&name.as_str())
+                    || crate::VOLATILE_BUILTINS.contains(&name.as_str())
+                {
                     return unsupported(format!("the builtin {name}"));
                 }
                 match (crate::builtins::native(&name), BUILTINS.get(name.as_str())) {

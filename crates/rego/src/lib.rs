@@ -26,6 +26,11 @@ mod builtins;
 mod compile;
 mod eval;
 
+/// Builtins whose result is not a function of their arguments: policies
+/// calling them are left to regorus, and their results cannot be reused.
+pub const VOLATILE_BUILTINS: [&str; 5] =
+    ["rand.intn", "time.now_ns", "uuid.rfc4122", "http.send", "opa.runtime"];
+
 /// One Rego source file.
 pub struct Module<'a> {
     /// Named in parse errors.
