@@ -679,6 +679,35 @@ mod tests {
     use serde::Deserialize;
     use serde_json::Value as Json;
 
+    /// The Gatekeeper library loaded, and its samples as requests.
+    fn library_and_samples() -> (super::Gatekeeper, Vec<(String, Json)>) {
+        let lib = std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/gatekeeper-library/library"
+        ));
+        assert!(
+            lib.is_dir(),
+            "{} is missing: this test needs the data bundle at ../shared/data",
+            lib.display()
+        );
+        let mut requests = Vec::new();
+        super::samples::samples(&lib, &lib, &mut requests);
+        let mut g = super::Gatekeeper::new();
+        g.load_path(&lib).unwrap();
+        (g, requests)
+    }
+
+    /// No differences, over at least `at_least` comparisons.
+    fn assert_agreed(differences: &[String], compared: usize, at_least: usize) {
+        assert!(
+            differences.is_empty(),
+            "{} differences:\n{}",
+            differences.len(),
+            differences[..differences.len().min(8)].join("\n")
+        );
+        assert!(compared > at_least, "only {compared} evaluations compared");
+    }
+
     /// Reviews `request` by every constraint with rampart's evaluator and
     /// with regorus's interpreter; a difference in violations (or in whether
     /// evaluation failed) is added to `differences`. Returns how many
@@ -718,19 +747,7 @@ mod tests {
     /// regorus's interpreter give the same violations, or both fail.
     #[test]
     fn the_memoising_evaluator_agrees_with_regorus_on_the_library() {
-        let lib = std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/data/gatekeeper-library/library"
-        ));
-        assert!(
-            lib.is_dir(),
-            "{} is missing: this test needs the data bundle at ../shared/data",
-            lib.display()
-        );
-        let mut requests = Vec::new();
-        super::samples::samples(&lib, &lib, &mut requests);
-        let mut g = super::Gatekeeper::new();
-        g.load_path(&lib).unwrap();
+        let (mut g, requests) = library_and_samples();
         g.set_inventory(requests.iter().map(|(_, r)| r["object"].clone()).collect());
         let refused: Vec<&str> =
             g.templates.iter().filter(|(_, t)| t.memoised.is_none()).map(|(k, _)| k.as_str()).collect();
@@ -746,13 +763,7 @@ mod tests {
                 compared += compare_evaluators(&g, request, &what, &mut differences);
             }
         }
-        assert!(
-            differences.is_empty(),
-            "{} differences:\n{}",
-            differences.len(),
-            differences[..differences.len().min(8)].join("\n")
-        );
-        assert!(compared > 5000, "only {compared} evaluations compared");
+        assert_agreed(&differences, compared, 5000);
     }
 
     /// Copies of `root` with the value at one path (of `v`, found at `path`)
@@ -826,19 +837,7 @@ mod tests {
     /// so an odd object cannot slip past one and not the other.
     #[test]
     fn the_memoising_evaluator_agrees_with_regorus_on_mutated_samples() {
-        let lib = std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/data/gatekeeper-library/library"
-        ));
-        assert!(
-            lib.is_dir(),
-            "{} is missing: this test needs the data bundle at ../shared/data",
-            lib.display()
-        );
-        let mut requests = Vec::new();
-        super::samples::samples(&lib, &lib, &mut requests);
-        let mut g = super::Gatekeeper::new();
-        g.load_path(&lib).unwrap();
+        let (g, requests) = library_and_samples();
         let mut compared = 0;
         let mut differences = Vec::new();
         for (name, request) in &requests {
@@ -851,13 +850,7 @@ mod tests {
                 compared += compare_evaluators(&g, &request, &what, &mut differences);
             }
         }
-        assert!(
-            differences.is_empty(),
-            "{} differences:\n{}",
-            differences.len(),
-            differences[..differences.len().min(5)].join("\n")
-        );
-        assert!(compared > 40_000, "only {compared} evaluations compared");
+        assert_agreed(&differences, compared, 40_000);
     }
 
     #[test]
