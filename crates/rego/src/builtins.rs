@@ -3,7 +3,7 @@
 //! gives the clone a fresh match cache to build on every call.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use regorus::Value;
 
@@ -27,16 +27,13 @@ const MAX_PATTERNS: usize = 512;
 /// The compiled-size limit regorus applies, so the same patterns are refused.
 const REGEX_SIZE_LIMIT: usize = 100 * 1024;
 
-static PATTERNS: Mutex<Option<HashMap<String, Arc<regex::Regex>>>> = Mutex::new(None);
+static PATTERNS: LazyLock<Mutex<HashMap<String, Arc<regex::Regex>>>> = LazyLock::new(Default::default);
 
 fn regex_match(args: &[Value]) -> Result<Value, Error> {
     let (Value::String(pattern), Value::String(text)) = (&args[0], &args[1]) else {
         return Ok(Value::Undefined);
     };
-    let cached = {
-        let mut patterns = PATTERNS.lock().unwrap_or_else(|e| e.into_inner());
-        patterns.get_or_insert_with(HashMap::new).get(pattern.as_ref()).cloned()
-    };
+    let cached = PATTERNS.lock().unwrap_or_else(|e| e.into_inner()).get(pattern.as_ref()).cloned();
     let re = match cached {
         Some(re) => re,
         None => {
@@ -50,11 +47,10 @@ fn regex_match(args: &[Value]) -> Result<Value, Error> {
                 Err(_) => return Ok(Value::Undefined),
             };
             let mut patterns = PATTERNS.lock().unwrap_or_else(|e| e.into_inner());
-            let map = patterns.get_or_insert_with(HashMap::new);
-            if map.len() >= MAX_PATTERNS {
-                map.clear();
+            if patterns.len() >= MAX_PATTERNS {
+                patterns.clear();
             }
-            map.insert(pattern.to_string(), Arc::clone(&re));
+            patterns.insert(pattern.to_string(), Arc::clone(&re));
             re
         }
     };

@@ -85,47 +85,45 @@ pub(crate) struct Evaluation<'p> {
 /// collections by identity. Comparing a container object deeply on every
 /// call costs more than the call; within one evaluation the same container
 /// is the same allocation, which the key holds so it is not reused.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-enum MemoKey {
-    Scalar(Value),
-    Collection(usize, KeepAlive),
-}
+struct MemoKey(Value);
 
-/// Holds a collection alive in a memo key; never compared.
-struct KeepAlive(#[allow(dead_code)] Value);
-
-impl PartialEq for KeepAlive {
-    fn eq(&self, _: &Self) -> bool {
-        true
+impl MemoKey {
+    fn identity(&self) -> Option<usize> {
+        match &self.0 {
+            Value::Array(a) => Some(regorus::Rc::as_ptr(a) as *const u8 as usize),
+            Value::Set(s) => Some(regorus::Rc::as_ptr(s) as *const u8 as usize),
+            Value::Object(o) => Some(regorus::Rc::as_ptr(o) as *const u8 as usize),
+            _ => None,
+        }
     }
 }
-impl Eq for KeepAlive {}
-impl PartialOrd for KeepAlive {
+
+impl Ord for MemoKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self.identity(), other.identity()) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            (None, None) => self.0.cmp(&other.0),
+            (a, b) => a.is_some().cmp(&b.is_some()),
+        }
+    }
+}
+
+impl PartialOrd for MemoKey {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for KeepAlive {
-    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
-        std::cmp::Ordering::Equal
+
+impl PartialEq for MemoKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
     }
 }
 
+impl Eq for MemoKey {}
+
 fn memo_key(args: &[Value]) -> Vec<MemoKey> {
-    args.iter()
-        .map(|v| match v {
-            Value::Array(a) => {
-                MemoKey::Collection(regorus::Rc::as_ptr(a) as *const u8 as usize, KeepAlive(v.clone()))
-            }
-            Value::Set(s) => {
-                MemoKey::Collection(regorus::Rc::as_ptr(s) as *const u8 as usize, KeepAlive(v.clone()))
-            }
-            Value::Object(o) => {
-                MemoKey::Collection(regorus::Rc::as_ptr(o) as *const u8 as usize, KeepAlive(v.clone()))
-            }
-            _ => MemoKey::Scalar(v.clone()),
-        })
-        .collect()
+    args.iter().cloned().map(MemoKey).collect()
 }
 
 fn unbound() -> Error {
