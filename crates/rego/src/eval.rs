@@ -8,7 +8,7 @@ use std::time::Instant;
 use regorus::Value;
 use regorus::unstable::{ArithOp, comparison, numbers, sets};
 
-use crate::{Call, Callee, Def, Error, Ex, Lit, Program, RuleId, RuleKind, Slot};
+use crate::{Call, Callee, Def, Error, Ex, Lit, Program, Rule, RuleId, RuleKind, Slot};
 
 type R<T> = Result<T, Error>;
 
@@ -220,15 +220,7 @@ impl<'p> Evaluation<'p> {
         let program = self.program;
         let rule = &program.rules[id];
         let value = match rule.kind {
-            RuleKind::Complete => {
-                let mut result = Value::Undefined;
-                for def in &rule.defs {
-                    let mut f = Frame::new(def.slots);
-                    let v = self.chain(&mut f, def, &rule.path)?;
-                    result = merge(result, v, &rule.path)?;
-                }
-                if defined(&result) { result } else { rule.default.clone().unwrap_or(Value::Undefined) }
-            }
+            RuleKind::Complete => self.single_value(rule, &[])?,
             RuleKind::Set => {
                 let mut set = BTreeSet::new();
                 for def in &rule.defs {
@@ -278,12 +270,24 @@ impl<'p> Evaluation<'p> {
         }
         self.rules[id] = State::Busy;
         let program = self.program;
-        let rule = &program.rules[id];
-        let mut result = Value::Undefined;
-        for def in &rule.defs {
-            if def.args.len() != args.len() {
-                continue;
+        let result = self.single_value(&program.rules[id], args)?;
+        self.rules[id] = State::Todo;
+        if let Some(shared) = shared {
+            let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
+            if shared.len() >= MAX_SHARED_RESULTS {
+                shared.clear();
             }
+            shared.insert(args.to_vec(), result.clone());
+        }
+        self.memo[id].insert(key, result.clone());
+        Ok(result)
+    }
+
+    /// A complete rule's or a function's value for `args`: the definitions
+    /// whose parameters match must agree; the default when none holds.
+    fn single_value(&mut self, rule: &Rule, args: &[Value]) -> R<Value> {
+        let mut result = Value::Undefined;
+        for def in rule.defs.iter().filter(|d| d.args.len() == args.len()) {
             let mut f = Frame::new(def.slots);
             let mut matched = true;
             for (pattern, arg) in def.args.iter().zip(args) {
@@ -297,19 +301,7 @@ impl<'p> Evaluation<'p> {
                 result = merge(result, v, &rule.path)?;
             }
         }
-        self.rules[id] = State::Todo;
-        if !defined(&result) {
-            result = rule.default.clone().unwrap_or(Value::Undefined);
-        }
-        if let Some(shared) = shared {
-            let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
-            if shared.len() >= MAX_SHARED_RESULTS {
-                shared.clear();
-            }
-            shared.insert(args.to_vec(), result.clone());
-        }
-        self.memo[id].insert(key, result.clone());
-        Ok(result)
+        Ok(if defined(&result) { result } else { rule.default.clone().unwrap_or(Value::Undefined) })
     }
 
     /// The value of the first body in `def`'s `else` chain that holds.
