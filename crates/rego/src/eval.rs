@@ -595,6 +595,19 @@ impl<'p> Evaluation<'p> {
         })
     }
 
+    /// The values of `items`, or `None` when one is undefined.
+    fn value_each(&mut self, f: &mut Frame, items: &[Ex]) -> R<Option<Vec<Value>>> {
+        let mut out = Vec::with_capacity(items.len());
+        for i in items {
+            let v = self.value(f, i)?;
+            if !defined(&v) {
+                return Ok(None);
+            }
+            out.push(v);
+        }
+        Ok(Some(out))
+    }
+
     /// The value of an expression whose variables are all bound.
     fn value(&mut self, f: &mut Frame, e: &Ex) -> R<Value> {
         Ok(match e {
@@ -620,28 +633,14 @@ impl<'p> Evaluation<'p> {
                 }
                 v
             }
-            Ex::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for i in items {
-                    let v = self.value(f, i)?;
-                    if !defined(&v) {
-                        return Ok(Value::Undefined);
-                    }
-                    out.push(v);
-                }
-                Value::from(out)
-            }
-            Ex::Set(items) => {
-                let mut out = BTreeSet::new();
-                for i in items {
-                    let v = self.value(f, i)?;
-                    if !defined(&v) {
-                        return Ok(Value::Undefined);
-                    }
-                    out.insert(v);
-                }
-                Value::from(out)
-            }
+            Ex::Array(items) => match self.value_each(f, items)? {
+                Some(vs) => Value::from(vs),
+                None => Value::Undefined,
+            },
+            Ex::Set(items) => match self.value_each(f, items)? {
+                Some(vs) => Value::from(vs.into_iter().collect::<BTreeSet<_>>()),
+                None => Value::Undefined,
+            },
             Ex::Object(fields) => {
                 let mut out = BTreeMap::new();
                 for (k, v) in fields {
@@ -664,14 +663,7 @@ impl<'p> Evaluation<'p> {
                 Value::from(out)
             }
             Ex::Call(c) => {
-                let mut args = Vec::with_capacity(c.args.len());
-                for a in &c.args {
-                    let v = self.value(f, a)?;
-                    if !defined(&v) {
-                        return Ok(Value::Undefined);
-                    }
-                    args.push(v);
-                }
+                let Some(args) = self.value_each(f, &c.args)? else { return Ok(Value::Undefined) };
                 let result = self.call(c, &args)?;
                 match &c.output {
                     None => result,
