@@ -847,39 +847,25 @@ fn visit_lit(l: &Lit, nested: bool, f: &mut dyn FnMut(Slot, Pos)) {
 /// in each literal, with what is bound when it runs. `context`: variables
 /// occurring outside `q` (the head, an enclosing query).
 fn schedule(q: &mut Query, bound: &[bool], context: &[bool]) -> Result<()> {
-    let n = bound.len();
     let mut bound = bound.to_vec();
-    let mut pending: Vec<Lit> = std::mem::take(&mut q.lits);
-    // Where each variable occurs directly, per pending literal.
-    while !pending.is_empty() {
-        let mut chosen = None;
-        for i in 0..pending.len() {
-            if ready(&pending, i, &bound, context) {
-                chosen = Some(i);
-                break;
+    // The variables a query nested in one of these literals shares with
+    // the rest (it must wait for them to be bound); its others are its own.
+    let mut outer = context.to_vec();
+    outer.resize(bound.len(), false);
+    for lit in &q.lits {
+        visit_lit(lit, false, &mut |s, p| {
+            if p != Pos::Nested {
+                outer[s] = true;
             }
-        }
-        let Some(i) = chosen else {
+        });
+    }
+    let mut pending: Vec<Lit> = std::mem::take(&mut q.lits);
+    while !pending.is_empty() {
+        let Some(i) = pending.iter().position(|lit| ready(lit, &bound, &outer)) else {
             return unsupported("a body whose variables cannot all be bound");
         };
         let mut lit = pending.remove(i);
-        // Queries nested in this literal see what is bound now, and count
-        // as context everything this literal and the rest mention.
-        let mut inner_context = context.to_vec();
-        inner_context.resize(n, false);
-        for other in pending.iter().chain(q.lits.iter()) {
-            visit_lit(other, false, &mut |s, p| {
-                if p != Pos::Nested {
-                    inner_context[s] = true;
-                }
-            });
-        }
-        visit_lit(&lit, false, &mut |s, p| {
-            if p != Pos::Nested {
-                inner_context[s] = true;
-            }
-        });
-        schedule_nested(&mut lit, &bound, &inner_context)?;
+        schedule_nested(&mut lit, &bound, &outer)?;
         visit_lit(&lit, false, &mut |s, p| {
             if p != Pos::Nested {
                 bound[s] = true;
@@ -890,28 +876,11 @@ fn schedule(q: &mut Query, bound: &[bool], context: &[bool]) -> Result<()> {
     Ok(())
 }
 
-fn ready(pending: &[Lit], i: usize, bound: &[bool], context: &[bool]) -> bool {
-    let lit = &pending[i];
-    let mut elsewhere = context.to_vec();
-    elsewhere.resize(bound.len(), false);
-    for (j, other) in pending.iter().enumerate() {
-        if j != i {
-            visit_lit(other, false, &mut |s, p| {
-                if p != Pos::Nested {
-                    elsewhere[s] = true;
-                }
-            });
-        }
-    }
-    visit_lit(lit, false, &mut |s, p| {
-        if p != Pos::Nested {
-            elsewhere[s] = true;
-        }
-    });
+fn ready(lit: &Lit, bound: &[bool], outer: &[bool]) -> bool {
     let mut ok = true;
     visit_lit(lit, false, &mut |s, p| match p {
         Pos::Value => ok &= bound[s],
-        Pos::Nested => ok &= bound[s] || !elsewhere[s],
+        Pos::Nested => ok &= bound[s] || !outer[s],
         Pos::Gen | Pos::Pattern => {}
     });
     if !ok {
