@@ -46,10 +46,6 @@ struct Frame {
 }
 
 impl Frame {
-    fn new(slots: usize) -> Frame {
-        Frame { slots: vec![Value::Undefined; slots], trail: Vec::new() }
-    }
-
     fn bind(&mut self, slot: Slot, v: Value) {
         self.slots[slot] = v;
         self.trail.push(slot);
@@ -75,10 +71,48 @@ pub(crate) struct Evaluation<'p> {
     input: &'p Value,
     rules: Vec<State>,
     /// Function results by arguments.
-    memo: Vec<BTreeMap<Vec<MemoKey>, Value>>,
+    memo: Vec<Memo>,
+    /// Frames and argument lists done with, kept for reuse.
+    spare_frames: Vec<Frame>,
+    spare_args: Vec<Vec<Value>>,
     steps: u64,
     depth: usize,
     deadline: Option<Instant>,
+}
+
+/// The tables and spare frames of a finished evaluation, emptied, for the
+/// next one on the same thread: a review runs a score of evaluations, each
+/// making hundreds of frames and argument lists, which are then allocated
+/// once per thread rather than once per use.
+#[derive(Default)]
+struct Scratch {
+    rules: Vec<State>,
+    memo: Vec<Memo>,
+    frames: Vec<Frame>,
+    args: Vec<Vec<Value>>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+impl Drop for Evaluation<'_> {
+    fn drop(&mut self) {
+        let mut rules = std::mem::take(&mut self.rules);
+        let mut memo = std::mem::take(&mut self.memo);
+        rules.clear();
+        for m in &mut memo {
+            m.few.clear();
+            m.many.clear();
+        }
+        let scratch = Scratch {
+            rules,
+            memo,
+            frames: std::mem::take(&mut self.spare_frames),
+            args: std::mem::take(&mut self.spare_args),
+        };
+        SCRATCH.with_borrow_mut(|s| *s = scratch);
+    }
 }
 
 /// A function argument as the memo compares it: scalars by value,
@@ -89,12 +123,26 @@ struct MemoKey(Value);
 
 impl MemoKey {
     fn identity(&self) -> Option<usize> {
-        match &self.0 {
-            Value::Array(a) => Some(regorus::Rc::as_ptr(a) as *const u8 as usize),
-            Value::Set(s) => Some(regorus::Rc::as_ptr(s) as *const u8 as usize),
-            Value::Object(o) => Some(regorus::Rc::as_ptr(o) as *const u8 as usize),
-            _ => None,
+        identity(&self.0)
+    }
+
+    /// Whether `v` is this argument: the same collection, or an equal scalar.
+    fn is(&self, v: &Value) -> bool {
+        match (self.identity(), identity(v)) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => self.0 == *v,
+            _ => false,
         }
+    }
+}
+
+/// Where a collection's contents live, which names it within one evaluation.
+fn identity(v: &Value) -> Option<usize> {
+    match v {
+        Value::Array(a) => Some(regorus::Rc::as_ptr(a) as *const u8 as usize),
+        Value::Set(s) => Some(regorus::Rc::as_ptr(s) as *const u8 as usize),
+        Value::Object(o) => Some(regorus::Rc::as_ptr(o) as *const u8 as usize),
+        _ => None,
     }
 }
 
@@ -126,6 +174,39 @@ fn memo_key(args: &[Value]) -> Vec<MemoKey> {
     args.iter().cloned().map(MemoKey).collect()
 }
 
+/// Results at most this many argument lists are scanned in order; more
+/// go into a map.
+const MEMO_SCAN: usize = 8;
+
+/// One function's results in one evaluation. Most functions see a few
+/// argument lists (the containers of one object), which are compared in
+/// place without building a key.
+#[derive(Default)]
+struct Memo {
+    few: Vec<(Vec<MemoKey>, Value)>,
+    many: BTreeMap<Vec<MemoKey>, Value>,
+}
+
+impl Memo {
+    fn get(&self, args: &[Value]) -> Option<&Value> {
+        if self.many.is_empty() {
+            let same = |k: &[MemoKey]| k.len() == args.len() && k.iter().zip(args).all(|(k, a)| k.is(a));
+            self.few.iter().find(|(k, _)| same(k)).map(|(_, v)| v)
+        } else {
+            self.many.get(&memo_key(args))
+        }
+    }
+
+    fn insert(&mut self, args: &[Value], result: Value) {
+        if self.many.is_empty() && self.few.len() < MEMO_SCAN {
+            self.few.push((memo_key(args), result));
+            return;
+        }
+        self.many.extend(self.few.drain(..));
+        self.many.insert(memo_key(args), result);
+    }
+}
+
 fn unbound() -> Error {
     Error::Unsupported("a variable read before any literal binds it".to_string())
 }
@@ -150,25 +231,26 @@ fn defined(v: &Value) -> bool {
 
 /// Calls `each` with the (key, value) pairs of a collection: index and
 /// item for arrays, the element twice for sets; stops when it returns false.
-fn each_entry(v: &Value, each: &mut dyn FnMut(Value, Value) -> R<bool>) -> R<bool> {
+/// Entries are lent, not cloned: most are only looked into.
+fn each_entry(v: &Value, each: &mut dyn FnMut(&Value, &Value) -> R<bool>) -> R<bool> {
     match v {
         Value::Array(a) => {
             for (i, x) in a.iter().enumerate() {
-                if !each(Value::from(i), x.clone())? {
+                if !each(&Value::from(i), x)? {
                     return Ok(false);
                 }
             }
         }
         Value::Object(o) => {
             for (k, x) in o.iter() {
-                if !each(k.clone(), x.clone())? {
+                if !each(k, x)? {
                     return Ok(false);
                 }
             }
         }
         Value::Set(s) => {
             for x in s.iter() {
-                if !each(x.clone(), x.clone())? {
+                if !each(x, x)? {
                     return Ok(false);
                 }
             }
@@ -178,19 +260,63 @@ fn each_entry(v: &Value, each: &mut dyn FnMut(Value, Value) -> R<bool>) -> R<boo
     Ok(true)
 }
 
+static UNDEFINED: Value = Value::Undefined;
+
+/// `v[i]`. Objects with few keys are scanned for a string key: comparing
+/// lengths rules most keys out at once, where regorus's ordered search
+/// compares whole values at every step.
+fn child<'a>(v: &'a Value, i: &Value) -> &'a Value {
+    const SCAN: usize = 16;
+    if let (Value::Object(o), Value::String(k)) = (v, i)
+        && o.len() <= SCAN
+    {
+        let found = o.iter().find(|(key, _)| matches!(key, Value::String(s) if s == k));
+        return found.map_or(&UNDEFINED, |(_, x)| x);
+    }
+    &v[i]
+}
+
+/// The value an index that needs no evaluation stands for: a constant or a
+/// variable. `None` for any other expression.
+fn plain_index<'a>(f: &'a Frame, e: &'a Ex) -> Option<&'a Value> {
+    match e {
+        Ex::Const(v) => Some(v),
+        Ex::Var(s) => Some(&f.slots[*s]),
+        _ => None,
+    }
+}
+
 impl<'p> Evaluation<'p> {
     pub fn new(program: &'p Program, data: &'p Value, input: &'p Value, deadline: Option<Instant>) -> Self {
         let n = program.rules.len();
+        let Scratch { mut rules, mut memo, frames, args } = SCRATCH.with_borrow_mut(std::mem::take);
+        rules.resize_with(n, || State::Todo);
+        memo.resize_with(n, Memo::default);
         Evaluation {
             program,
             data,
             input,
-            rules: (0..n).map(|_| State::Todo).collect(),
-            memo: (0..n).map(|_| BTreeMap::new()).collect(),
+            rules,
+            memo,
+            spare_frames: frames,
+            spare_args: args,
             steps: 0,
             depth: 0,
             deadline,
         }
+    }
+
+    /// A frame of `slots` unbound variables.
+    fn frame(&mut self, slots: usize) -> Frame {
+        let mut f = self.spare_frames.pop().unwrap_or(Frame { slots: Vec::new(), trail: Vec::new() });
+        f.slots.resize(slots, Value::Undefined);
+        f
+    }
+
+    fn release(&mut self, mut f: Frame) {
+        f.slots.clear();
+        f.trail.clear();
+        self.spare_frames.push(f);
     }
 
     fn tick(&mut self) -> R<()> {
@@ -225,7 +351,7 @@ impl<'p> Evaluation<'p> {
                 let mut set = BTreeSet::new();
                 for def in &rule.defs {
                     let (Some(key), Some((query, _))) = (&def.key, def.chain.first()) else { continue };
-                    let mut f = Frame::new(def.slots);
+                    let mut f = self.frame(def.slots);
                     self.query(&mut f, &query.lits, &mut |ev, f| {
                         let k = ev.value(f, key)?;
                         if defined(&k) {
@@ -233,6 +359,7 @@ impl<'p> Evaluation<'p> {
                         }
                         Ok(true)
                     })?;
+                    self.release(f);
                 }
                 Value::from(set)
             }
@@ -240,8 +367,9 @@ impl<'p> Evaluation<'p> {
                 let mut object = BTreeMap::new();
                 for def in &rule.defs {
                     let (Some(key), Some((query, value))) = (&def.key, def.chain.first()) else { continue };
-                    let mut f = Frame::new(def.slots);
+                    let mut f = self.frame(def.slots);
                     self.insert_each(&mut f, &query.lits, key, value.as_ref(), &mut object, &rule.path)?;
+                    self.release(f);
                 }
                 Value::from(object)
             }
@@ -254,15 +382,14 @@ impl<'p> Evaluation<'p> {
     }
 
     fn function(&mut self, id: RuleId, args: &[Value]) -> R<Value> {
-        let key = memo_key(args);
-        if let Some(v) = self.memo[id].get(&key) {
+        if let Some(v) = self.memo[id].get(args) {
             return Ok(v.clone());
         }
         let shared = self.program.pure[id].as_ref().filter(|_| shareable(args));
         if let Some(shared) = shared
             && let Some(v) = shared.lock().unwrap_or_else(|e| e.into_inner()).get(args).cloned()
         {
-            self.memo[id].insert(key, v.clone());
+            self.memo[id].insert(args, v.clone());
             return Ok(v);
         }
         if matches!(self.rules[id], State::Busy) {
@@ -279,7 +406,7 @@ impl<'p> Evaluation<'p> {
             }
             shared.insert(args.to_vec(), result.clone());
         }
-        self.memo[id].insert(key, result.clone());
+        self.memo[id].insert(args, result.clone());
         Ok(result)
     }
 
@@ -288,7 +415,7 @@ impl<'p> Evaluation<'p> {
     fn single_value(&mut self, rule: &Rule, args: &[Value]) -> R<Value> {
         let mut result = Value::Undefined;
         for def in rule.defs.iter().filter(|d| d.args.len() == args.len()) {
-            let mut f = Frame::new(def.slots);
+            let mut f = self.frame(def.slots);
             let mut matched = true;
             for (pattern, arg) in def.args.iter().zip(args) {
                 if !self.matches(&mut f, pattern, arg)? {
@@ -300,6 +427,7 @@ impl<'p> Evaluation<'p> {
                 let v = self.chain(&mut f, def, &rule.path)?;
                 result = merge(result, v, &rule.path)?;
             }
+            self.release(f);
         }
         Ok(if defined(&result) { result } else { rule.default.clone().unwrap_or(Value::Undefined) })
     }
@@ -364,10 +492,10 @@ impl<'p> Evaluation<'p> {
                     ev.tick()?;
                     let mark = f.trail.len();
                     let mut ok = match key {
-                        Some(p) => ev.matches(f, p, &k)?,
+                        Some(p) => ev.matches(f, p, k)?,
                         None => true,
                     };
-                    ok = ok && ev.matches(f, value, &v)?;
+                    ok = ok && ev.matches(f, value, v)?;
                     let go_on = if ok { ev.query(f, rest, then)? } else { true };
                     f.undo(mark);
                     Ok(go_on)
@@ -382,9 +510,9 @@ impl<'p> Evaluation<'p> {
                         ev.tick()?;
                         let mark = f.trail.len();
                         if let Some(ks) = key {
-                            f.bind(*ks, k);
+                            f.bind(*ks, k.clone());
                         }
-                        f.bind(*value, v);
+                        f.bind(*value, v.clone());
                         let none = ev.query(f, &body.lits, &mut |_, _| Ok(false))?;
                         f.undo(mark);
                         if none {
@@ -492,7 +620,7 @@ impl<'p> Evaluation<'p> {
             return if defined(&v) { then(self, f, v) } else { Ok(true) };
         }
         match e {
-            Ex::Ref(base, path) => self.values(f, base, &mut |ev, f, b| ev.walk(f, b, path, then)),
+            Ex::Ref(base, path) => self.values(f, base, &mut |ev, f, b| ev.walk(f, &b, path, then)),
             Ex::Array(items) => {
                 let parts: Vec<&Ex> = items.iter().collect();
                 self.values_all(f, &parts, &mut Vec::new(), &mut |ev, f, vs| {
@@ -579,17 +707,24 @@ impl<'p> Evaluation<'p> {
     }
 
     /// Applies `path` to `v`, iterating where an index is unbound.
-    fn walk(&mut self, f: &mut Frame, v: Value, path: &[Ex], then: ThenValue<'_, 'p>) -> R<bool> {
-        let Some((index, rest)) = path.split_first() else { return then(self, f, v) };
+    fn walk(&mut self, f: &mut Frame, v: &Value, path: &[Ex], then: ThenValue<'_, 'p>) -> R<bool> {
+        let Some((index, rest)) = path.split_first() else { return then(self, f, v.clone()) };
         if ground(f, index) {
-            let i = self.value(f, index)?;
-            let child = if defined(&i) { v[&i].clone() } else { Value::Undefined };
-            return if defined(&child) { self.walk(f, child, rest, then) } else { Ok(true) };
+            let owned;
+            let i = match plain_index(f, index) {
+                Some(i) => i,
+                None => {
+                    owned = self.value(f, index)?;
+                    &owned
+                }
+            };
+            let child = if defined(i) { child(v, i) } else { &UNDEFINED };
+            return if defined(child) { self.walk(f, child, rest, then) } else { Ok(true) };
         }
-        each_entry(&v, &mut |k, child| {
+        each_entry(v, &mut |k, child| {
             self.tick()?;
             let mark = f.trail.len();
-            let go_on = if self.matches(f, index, &k)? { self.walk(f, child, rest, then)? } else { true };
+            let go_on = if self.matches(f, index, k)? { self.walk(f, child, rest, then)? } else { true };
             f.undo(mark);
             Ok(go_on)
         })
@@ -598,14 +733,19 @@ impl<'p> Evaluation<'p> {
     /// The values of `items`, or `None` when one is undefined.
     fn value_each(&mut self, f: &mut Frame, items: &[Ex]) -> R<Option<Vec<Value>>> {
         let mut out = Vec::with_capacity(items.len());
+        Ok(if self.push_values(f, items, &mut out)? { Some(out) } else { None })
+    }
+
+    /// Appends the values of `items` to `out`; false when one is undefined.
+    fn push_values(&mut self, f: &mut Frame, items: &[Ex], out: &mut Vec<Value>) -> R<bool> {
         for i in items {
             let v = self.value(f, i)?;
             if !defined(&v) {
-                return Ok(None);
+                return Ok(false);
             }
             out.push(v);
         }
-        Ok(Some(out))
+        Ok(true)
     }
 
     /// The value of an expression whose variables are all bound.
@@ -622,6 +762,30 @@ impl<'p> Evaluation<'p> {
             Ex::Input => self.input.clone(),
             Ex::Data => self.data.clone(),
             Ex::Rule(id) => self.rule(*id)?,
+            Ex::Ref(base, path) if path.iter().all(|p| plain_index(f, p).is_some()) => {
+                // Looked up in place, cloning only what is found.
+                let owned;
+                let mut v = match &**base {
+                    Ex::Input => self.input,
+                    Ex::Data => self.data,
+                    Ex::Var(s) if defined(&f.slots[*s]) => &f.slots[*s],
+                    _ => {
+                        owned = self.value(f, base)?;
+                        &owned
+                    }
+                };
+                for p in path {
+                    if !defined(v) {
+                        break;
+                    }
+                    let i = plain_index(f, p).unwrap_or(&Value::Undefined);
+                    if !defined(i) {
+                        return Err(unbound());
+                    }
+                    v = child(v, i);
+                }
+                v.clone()
+            }
             Ex::Ref(base, path) => {
                 let mut v = self.value(f, base)?;
                 for p in path {
@@ -629,7 +793,7 @@ impl<'p> Evaluation<'p> {
                         break;
                     }
                     let i = self.value(f, p)?;
-                    v = if defined(&i) { v[&i].clone() } else { Value::Undefined };
+                    v = if defined(&i) { child(&v, &i).clone() } else { Value::Undefined };
                 }
                 v
             }
@@ -663,8 +827,14 @@ impl<'p> Evaluation<'p> {
                 Value::from(out)
             }
             Ex::Call(c) => {
-                let Some(args) = self.value_each(f, &c.args)? else { return Ok(Value::Undefined) };
-                let result = self.call(c, &args)?;
+                let mut args = self.spare_args.pop().unwrap_or_default();
+                let all = self.push_values(f, &c.args, &mut args)?;
+                let result = if all { self.call(c, &args)? } else { Value::Undefined };
+                args.clear();
+                self.spare_args.push(args);
+                if !all {
+                    return Ok(Value::Undefined);
+                }
                 match &c.output {
                     None => result,
                     Some(out) => {
