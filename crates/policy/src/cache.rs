@@ -113,13 +113,13 @@ impl DecisionCache {
     }
 }
 
-/// The cache key of a review: the request's JSON (without `uid` unless
-/// wanted) followed by the Namespace object's.
-pub(crate) fn input_bytes(request: &Json, namespace: Option<&Json>, with_uid: bool) -> Arc<[u8]> {
+/// The cache key of a review: the request's JSON without its `uid`,
+/// followed by the Namespace object's.
+pub(crate) fn input_bytes(request: &Json, namespace: Option<&Json>) -> Arc<[u8]> {
     let mut out = Vec::with_capacity(2048);
     if let Some(map) = request.as_object() {
         for (k, v) in map {
-            if k == "uid" && !with_uid {
+            if k == "uid" {
                 continue;
             }
             // Writing JSON into a Vec cannot fail.
@@ -132,6 +132,22 @@ pub(crate) fn input_bytes(request: &Json, namespace: Option<&Json>, with_uid: bo
     out.push(b'|');
     if let Some(ns) = namespace {
         let _ = serde_json::to_writer(&mut out, ns);
+    }
+    out.into()
+}
+
+/// The cache key of a review for Rego that may read the uid: the key
+/// without it, then the uid. The Namespace JSON before it is whole or
+/// absent, so no key without a uid reads as one with.
+pub(crate) fn with_uid(key: &[u8], request: &Json) -> Arc<[u8]> {
+    let mut out = Vec::with_capacity(key.len() + 64);
+    out.extend_from_slice(key);
+    out.push(b'|');
+    match request.get("uid") {
+        Some(uid) => {
+            let _ = serde_json::to_writer(&mut out, uid);
+        }
+        None => out.push(b'!'),
     }
     out.into()
 }

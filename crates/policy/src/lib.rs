@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use serde_json::Value as Json;
@@ -423,6 +423,7 @@ impl Gatekeeper {
             subject,
             namespace,
             review: None,
+            request_key: None,
             by_request: [None, None],
             by_parts: Vec::new(),
         };
@@ -484,6 +485,8 @@ struct ReviewInput<'r, 't> {
     namespace: Option<&'r Json>,
     /// `input.review`, converted when the first template has to run.
     review: Option<regorus::Value>,
+    /// The request's decision-cache key without its uid, made once.
+    request_key: Option<Arc<[u8]>>,
     /// The decision-cache entries of the request, without and with its uid.
     by_request: [Option<Arc<cache::Outcomes>>; 2],
     /// The reads-keyed entries, one per set of parts templates read;
@@ -493,10 +496,15 @@ struct ReviewInput<'r, 't> {
 
 impl<'t> ReviewInput<'_, 't> {
     fn by_request(&mut self, cache: &cache::DecisionCache, with_uid: bool) -> Arc<cache::Outcomes> {
+        if let Some(found) = &self.by_request[usize::from(with_uid)] {
+            return found.clone();
+        }
         let (request, namespace) = (self.request, self.namespace);
-        self.by_request[usize::from(with_uid)]
-            .get_or_insert_with(|| cache.outcomes(cache::input_bytes(request, namespace, with_uid)))
-            .clone()
+        let key = self.request_key.get_or_insert_with(|| cache::input_bytes(request, namespace));
+        let key = if with_uid { cache::with_uid(key, request) } else { Arc::clone(key) };
+        let outcomes = cache.outcomes(key);
+        self.by_request[usize::from(with_uid)] = Some(outcomes.clone());
+        outcomes
     }
 
     fn by_parts(&mut self, cache: &cache::DecisionCache, reads: &'t [reads::Path]) -> Arc<cache::Outcomes> {
@@ -536,9 +544,11 @@ impl Gatekeeper {
         let outcome = match by_parts.as_ref().and_then(|o| o.get(c.seq)) {
             Some(hit) => hit,
             None => {
+                static KEYS: LazyLock<[regorus::Value; 2]> =
+                    LazyLock::new(|| [key("review"), key("parameters")]);
                 let mut rego_input = regorus::value::Object::default();
-                rego_input.insert(key("review"), input.review().clone());
-                rego_input.insert(key("parameters"), c.parameters.clone());
+                rego_input.insert(KEYS[0].clone(), input.review().clone());
+                rego_input.insert(KEYS[1].clone(), c.parameters.clone());
                 self.evaluations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let result =
                     template.eval(regorus::Value::from(rego_input), deadline).map_err(|message| {

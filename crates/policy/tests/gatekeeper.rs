@@ -370,6 +370,59 @@ fn cached_reviews_keep_each_constraints_own_outcome() {
 }
 
 #[test]
+fn rego_that_reads_the_uid_is_answered_per_uid_from_the_cache() {
+    // Two templates on the same requests: one names the uid in its message,
+    // one may read anything (`input.review[k]`); both must see each uid.
+    let template = |name: &str, rego_body: &str| {
+        yaml(&format!(
+            r#"
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: {name}
+spec:
+  crd:
+    spec:
+      names:
+        kind: {name}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package {name}
+        violation[{{"msg": msg}}] {{
+          {rego_body}
+        }}
+"#
+        ))
+    };
+    let mut g = Gatekeeper::new();
+    g.add_template(&template("nameduid", r#"msg := sprintf("uid %v", [input.review.uid])"#), "t1.yaml")
+        .unwrap();
+    g.add_template(
+        &template("anykey", r#"input.review[k] == "u-1"; msg := sprintf("key %v", [k])"#),
+        "t2.yaml",
+    )
+    .unwrap();
+    for kind in ["nameduid", "anykey"] {
+        let constraint = json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": kind,
+            "metadata": {"name": kind}, "spec": {"match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}}});
+        g.add_constraint(&constraint, "c.yaml").unwrap();
+    }
+    let with_uid = |uid: &str| {
+        let mut r = request("CREATE", Some(pod("web", "default", json!({}))), None);
+        r["uid"] = json!(uid);
+        r
+    };
+    let messages = |uid: &str| -> Vec<String> {
+        g.review(&with_uid(uid), None).unwrap().into_iter().map(|v| v.message).collect()
+    };
+    for _ in 0..3 {
+        assert_eq!(messages("u-1"), ["key uid", "uid u-1"]);
+        assert_eq!(messages("u-2"), ["uid u-2"]);
+    }
+}
+
+#[test]
 fn templates_using_what_only_regorus_runs_still_work() {
     // `with` and `print` are left to regorus; the verdicts are the same.
     let template = r#"
