@@ -20,11 +20,16 @@ pub fn shared_data() -> PathBuf {
 }
 
 /// A cache dir holding a database imported from all of `../shared/data`,
-/// built once per test binary.
+/// built once per test binary. It lives under the target directory, one per
+/// test binary and rebuilt by each run, so runs do not pile up copies.
 pub fn cache_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::Builder::new().prefix("rampart-e2e-cache").tempdir().unwrap().keep();
+        let binary = std::env::current_exe().unwrap();
+        let name = binary.file_stem().unwrap();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache").join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         let data = shared_data();
         let out = rampart(&dir)
             .args(["db", "import"])
