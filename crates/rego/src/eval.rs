@@ -111,7 +111,12 @@ impl Drop for Evaluation<'_> {
             frames: std::mem::take(&mut self.spare_frames),
             args: std::mem::take(&mut self.spare_args),
         };
-        SCRATCH.with_borrow_mut(|s| *s = scratch);
+        // Not during thread teardown, when the pool may be gone already.
+        let _ = SCRATCH.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                *s = scratch;
+            }
+        });
     }
 }
 
@@ -289,7 +294,9 @@ fn plain_index<'a>(f: &'a Frame, e: &'a Ex) -> Option<&'a Value> {
 impl<'p> Evaluation<'p> {
     pub fn new(program: &'p Program, data: &'p Value, input: &'p Value, deadline: Option<Instant>) -> Self {
         let n = program.rules.len();
-        let Scratch { mut rules, mut memo, frames, args } = SCRATCH.with_borrow_mut(std::mem::take);
+        let Scratch { mut rules, mut memo, frames, args } = SCRATCH
+            .try_with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default())
+            .unwrap_or_default();
         rules.resize_with(n, || State::Todo);
         memo.resize_with(n, Memo::default);
         Evaluation {
