@@ -484,6 +484,29 @@ impl<'p> Evaluation<'p> {
 
     fn literal(&mut self, f: &mut Frame, lit: &Lit, rest: &[Lit], then: Then<'_, 'p>) -> R<bool> {
         match lit {
+            // The two commonest literals, a test and `x := <bound expression>`,
+            // without going through the generators.
+            Lit::Expr(e) if ground(f, e) => {
+                let v = self.value(f, e)?;
+                if !defined(&v) || matches!(v, Value::Bool(false)) {
+                    Ok(true)
+                } else {
+                    self.query(f, rest, then)
+                }
+            }
+            Lit::Unify(Ex::Var(s), e) | Lit::Unify(e, Ex::Var(s))
+                if !defined(&f.slots[*s]) && ground(f, e) =>
+            {
+                let v = self.value(f, e)?;
+                if !defined(&v) {
+                    return Ok(true);
+                }
+                let mark = f.trail.len();
+                f.bind(*s, v);
+                let go_on = self.query(f, rest, then);
+                f.undo(mark);
+                go_on
+            }
             Lit::Expr(e) => self.values(f, e, &mut |ev, f, v| {
                 if matches!(v, Value::Bool(false)) { Ok(true) } else { ev.query(f, rest, then) }
             }),
