@@ -6,11 +6,11 @@
 //! constraints or the inventory change.
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use foldhash::quality::RandomState;
 use serde_json::Value as Json;
 
 use crate::reads::{Path, Step};
@@ -77,7 +77,7 @@ impl DecisionCache {
         DecisionCache {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             per_shard: capacity.div_ceil(SHARDS),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
         }
     }
 
