@@ -127,17 +127,9 @@ impl Drop for Evaluation<'_> {
 struct MemoKey(Value);
 
 impl MemoKey {
-    fn identity(&self) -> Option<usize> {
-        identity(&self.0)
-    }
-
     /// Whether `v` is this argument: the same collection, or an equal scalar.
     fn is(&self, v: &Value) -> bool {
-        match (self.identity(), identity(v)) {
-            (Some(a), Some(b)) => a == b,
-            (None, None) => self.0 == *v,
-            _ => false,
-        }
+        argument_order(&self.0, v).is_eq()
     }
 }
 
@@ -151,13 +143,19 @@ fn identity(v: &Value) -> Option<usize> {
     }
 }
 
+/// Arguments ordered as the memo compares them: collections by identity,
+/// after every scalar, scalars by value.
+fn argument_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (identity(a), identity(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (None, None) => a.cmp(b),
+        (x, y) => x.is_some().cmp(&y.is_some()),
+    }
+}
+
 impl Ord for MemoKey {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        match (self.identity(), other.identity()) {
-            (Some(a), Some(b)) => a.cmp(&b),
-            (None, None) => self.0.cmp(&other.0),
-            (a, b) => a.is_some().cmp(&b.is_some()),
-        }
+        argument_order(&self.0, &other.0)
     }
 }
 
