@@ -69,25 +69,23 @@ pub(crate) struct Evaluation<'p> {
     program: &'p Program,
     data: &'p Value,
     input: &'p Value,
-    rules: Vec<State>,
-    /// Function results by arguments.
-    memo: Vec<Memo>,
-    /// Frames and argument lists done with, kept for reuse.
-    spare_frames: Vec<Frame>,
-    spare_args: Vec<Vec<Value>>,
+    scratch: Scratch,
     steps: u64,
     depth: usize,
     deadline: Option<Instant>,
 }
 
-/// The tables and spare frames of a finished evaluation, emptied, for the
-/// next one on the same thread: a review runs a score of evaluations, each
-/// making hundreds of frames and argument lists, which are then allocated
-/// once per thread rather than once per use.
+/// An evaluation's tables and spare buffers. A finished evaluation leaves
+/// them, emptied, to the next one on the same thread: a review runs a score
+/// of evaluations, each making hundreds of frames and argument lists, which
+/// are then allocated once per thread rather than once per use.
 #[derive(Default)]
 struct Scratch {
+    /// Where each rule stands.
     rules: Vec<State>,
+    /// Function results by arguments.
     memo: Vec<Memo>,
+    /// Frames and argument lists done with.
     frames: Vec<Frame>,
     args: Vec<Vec<Value>>,
 }
@@ -96,27 +94,36 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
-impl Drop for Evaluation<'_> {
-    fn drop(&mut self) {
-        let mut rules = std::mem::take(&mut self.rules);
-        let mut memo = std::mem::take(&mut self.memo);
-        rules.clear();
-        for m in &mut memo {
+impl Scratch {
+    /// The thread's scratch, with room for `rules` rules, all to do.
+    fn take(rules: usize) -> Scratch {
+        let mut s = SCRATCH
+            .try_with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default())
+            .unwrap_or_default();
+        s.rules.resize_with(rules, || State::Todo);
+        s.memo.resize_with(rules, Memo::default);
+        s
+    }
+
+    /// Empties the tables and leaves them to the thread's next evaluation
+    /// (not during thread teardown, when the pool may be gone already).
+    fn give_back(mut self) {
+        self.rules.clear();
+        for m in &mut self.memo {
             m.few.clear();
             m.many.clear();
         }
-        let scratch = Scratch {
-            rules,
-            memo,
-            frames: std::mem::take(&mut self.spare_frames),
-            args: std::mem::take(&mut self.spare_args),
-        };
-        // Not during thread teardown, when the pool may be gone already.
         let _ = SCRATCH.try_with(|s| {
             if let Ok(mut s) = s.try_borrow_mut() {
-                *s = scratch;
+                *s = self;
             }
         });
+    }
+}
+
+impl Drop for Evaluation<'_> {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.scratch).give_back();
     }
 }
 
@@ -291,20 +298,11 @@ fn plain_index<'a>(f: &'a Frame, e: &'a Ex) -> Option<&'a Value> {
 
 impl<'p> Evaluation<'p> {
     pub fn new(program: &'p Program, data: &'p Value, input: &'p Value, deadline: Option<Instant>) -> Self {
-        let n = program.rules.len();
-        let Scratch { mut rules, mut memo, frames, args } = SCRATCH
-            .try_with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default())
-            .unwrap_or_default();
-        rules.resize_with(n, || State::Todo);
-        memo.resize_with(n, Memo::default);
         Evaluation {
             program,
             data,
             input,
-            rules,
-            memo,
-            spare_frames: frames,
-            spare_args: args,
+            scratch: Scratch::take(program.rules.len()),
             steps: 0,
             depth: 0,
             deadline,
@@ -313,7 +311,7 @@ impl<'p> Evaluation<'p> {
 
     /// A frame of `slots` unbound variables.
     fn frame(&mut self, slots: usize) -> Frame {
-        let mut f = self.spare_frames.pop().unwrap_or(Frame { slots: Vec::new(), trail: Vec::new() });
+        let mut f = self.scratch.frames.pop().unwrap_or(Frame { slots: Vec::new(), trail: Vec::new() });
         f.slots.resize(slots, Value::Undefined);
         f
     }
@@ -321,7 +319,7 @@ impl<'p> Evaluation<'p> {
     fn release(&mut self, mut f: Frame) {
         f.slots.clear();
         f.trail.clear();
-        self.spare_frames.push(f);
+        self.scratch.frames.push(f);
     }
 
     fn tick(&mut self) -> R<()> {
@@ -340,14 +338,14 @@ impl<'p> Evaluation<'p> {
 
     /// A rule's value, computed on first use.
     pub fn rule(&mut self, id: RuleId) -> R<Value> {
-        match &self.rules[id] {
+        match &self.scratch.rules[id] {
             State::Done(v) => return Ok(v.clone()),
             State::Busy => {
                 return Err(Error::Eval(format!("{} depends on itself", self.program.rules[id].path)));
             }
             State::Todo => {}
         }
-        self.rules[id] = State::Busy;
+        self.scratch.rules[id] = State::Busy;
         let program = self.program;
         let rule = &program.rules[id];
         let value = match rule.kind {
@@ -382,28 +380,28 @@ impl<'p> Evaluation<'p> {
                 return Err(Error::Unsupported(format!("function {} used as a value", rule.path)));
             }
         };
-        self.rules[id] = State::Done(value.clone());
+        self.scratch.rules[id] = State::Done(value.clone());
         Ok(value)
     }
 
     fn function(&mut self, id: RuleId, args: &[Value]) -> R<Value> {
-        if let Some(v) = self.memo[id].get(args) {
+        if let Some(v) = self.scratch.memo[id].get(args) {
             return Ok(v.clone());
         }
         let shared = self.program.pure[id].as_ref().filter(|_| shareable(args));
         if let Some(shared) = shared
             && let Some(v) = shared.lock().unwrap_or_else(|e| e.into_inner()).get(args).cloned()
         {
-            self.memo[id].insert(args, v.clone());
+            self.scratch.memo[id].insert(args, v.clone());
             return Ok(v);
         }
-        if matches!(self.rules[id], State::Busy) {
+        if matches!(self.scratch.rules[id], State::Busy) {
             return Err(Error::Eval(format!("{} calls itself", self.program.rules[id].path)));
         }
-        self.rules[id] = State::Busy;
+        self.scratch.rules[id] = State::Busy;
         let program = self.program;
         let result = self.single_value(&program.rules[id], args)?;
-        self.rules[id] = State::Todo;
+        self.scratch.rules[id] = State::Todo;
         if let Some(shared) = shared {
             let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
             if shared.len() >= MAX_SHARED_RESULTS {
@@ -411,7 +409,7 @@ impl<'p> Evaluation<'p> {
             }
             shared.insert(args.to_vec(), result.clone());
         }
-        self.memo[id].insert(args, result.clone());
+        self.scratch.memo[id].insert(args, result.clone());
         Ok(result)
     }
 
@@ -855,11 +853,11 @@ impl<'p> Evaluation<'p> {
                 Value::from(out)
             }
             Ex::Call(c) => {
-                let mut args = self.spare_args.pop().unwrap_or_default();
+                let mut args = self.scratch.args.pop().unwrap_or_default();
                 let all = self.push_values(f, &c.args, &mut args)?;
                 let result = if all { self.call(c, &args)? } else { Value::Undefined };
                 args.clear();
-                self.spare_args.push(args);
+                self.scratch.args.push(args);
                 if !all {
                     return Ok(Value::Undefined);
                 }
