@@ -480,8 +480,8 @@ impl<'p> Evaluation<'p> {
 
     fn literal(&mut self, f: &mut Frame, lit: &Lit, rest: &[Lit], then: Then<'_, 'p>) -> R<bool> {
         match lit {
-            // The two commonest literals, a test and `x := <bound expression>`,
-            // without going through the generators.
+            // The commonest literal, a test on bound values, without going
+            // through the generators.
             Lit::Expr(e) if ground(f, e) => {
                 let v = self.value(f, e)?;
                 if !defined(&v) || matches!(v, Value::Bool(false)) {
@@ -489,19 +489,6 @@ impl<'p> Evaluation<'p> {
                 } else {
                     self.query(f, rest, then)
                 }
-            }
-            Lit::Unify(Ex::Var(s), e) | Lit::Unify(e, Ex::Var(s))
-                if !defined(&f.slots[*s]) && ground(f, e) =>
-            {
-                let v = self.value(f, e)?;
-                if !defined(&v) {
-                    return Ok(true);
-                }
-                let mark = f.trail.len();
-                f.bind(*s, v);
-                let go_on = self.query(f, rest, then);
-                f.undo(mark);
-                go_on
             }
             Lit::Expr(e) => self.values(f, e, &mut |ev, f, v| {
                 if matches!(v, Value::Bool(false)) { Ok(true) } else { ev.query(f, rest, then) }
@@ -554,6 +541,21 @@ impl<'p> Evaluation<'p> {
 
     /// `a = b`: evaluates the side that can be, and matches the other to each value.
     fn unify(&mut self, f: &mut Frame, a: &Ex, b: &Ex, then: Then<'_, 'p>) -> R<bool> {
+        match (a, b) {
+            // `x := <bound expression>`, the commonest case, binds directly.
+            (Ex::Var(s), e) | (e, Ex::Var(s)) if !defined(&f.slots[*s]) && ground(f, e) => {
+                let v = self.value(f, e)?;
+                if !defined(&v) {
+                    return Ok(true);
+                }
+                let mark = f.trail.len();
+                f.bind(*s, v);
+                let go_on = then(self, f);
+                f.undo(mark);
+                return go_on;
+            }
+            _ => {}
+        }
         let (pattern, source) = if evaluable(f, b) && is_pattern(f, a) {
             (a, b)
         } else if evaluable(f, a) && is_pattern(f, b) {
@@ -804,7 +806,7 @@ impl<'p> Evaluation<'p> {
                     if !defined(v) {
                         break;
                     }
-                    let i = plain_index(f, p).unwrap_or(&Value::Undefined);
+                    let i = plain_index(f, p).unwrap_or(&UNDEFINED);
                     if !defined(i) {
                         return Err(unbound());
                     }
