@@ -544,16 +544,13 @@ impl Gatekeeper {
         let outcome = match by_parts.as_ref().and_then(|o| o.get(c.seq)) {
             Some(hit) => hit,
             None => {
-                static KEYS: LazyLock<[regorus::Value; 2]> =
-                    LazyLock::new(|| [key("review"), key("parameters")]);
-                let mut rego_input = regorus::value::Object::default();
-                rego_input.insert(KEYS[0].clone(), input.review().clone());
-                rego_input.insert(KEYS[1].clone(), c.parameters.clone());
+                let rego_input = rego_input(input.review(), &c.parameters);
                 self.evaluations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let result =
-                    template.eval(regorus::Value::from(rego_input), deadline).map_err(|message| {
-                        Error::Eval { template: c_kind.to_string(), constraint: c_name.to_string(), message }
-                    })?;
+                let result = template.eval(rego_input, deadline).map_err(|message| Error::Eval {
+                    template: c_kind.to_string(),
+                    constraint: c_name.to_string(),
+                    message,
+                })?;
                 let outcome = Arc::new(violations_of(&result));
                 if let Some(o) = &by_parts {
                     o.put(c.seq, Arc::clone(&outcome));
@@ -591,6 +588,15 @@ pub(crate) fn request_for(object: &Json, operation: &str) -> Json {
         req["namespace"] = Json::from(ns);
     }
     req
+}
+
+/// A template's `input`: the review and one constraint's parameters.
+fn rego_input(review: &regorus::Value, parameters: &regorus::Value) -> regorus::Value {
+    static KEYS: LazyLock<[regorus::Value; 2]> = LazyLock::new(|| [key("review"), key("parameters")]);
+    let mut input = regorus::value::Object::default();
+    input.insert(KEYS[0].clone(), review.clone());
+    input.insert(KEYS[1].clone(), parameters.clone());
+    regorus::Value::from(input)
 }
 
 /// `input.review`: the request, with the object filled in from `oldObject`
@@ -732,10 +738,7 @@ mod tests {
         let mut compared = 0;
         for ((kind, constraint), c) in &g.constraints {
             let Some(template) = g.templates.get(kind) else { continue };
-            let mut input = regorus::value::Object::default();
-            input.insert(super::key("review"), review.clone());
-            input.insert(super::key("parameters"), c.parameters.clone());
-            let input = regorus::Value::from(input);
+            let input = super::rego_input(&review, &c.parameters);
             let ours = template.eval(input.clone(), None).map(|v| super::violations_of(&v));
             let theirs = template.policy.eval_with_input(input).map(|v| super::violations_of(&v));
             let same = match (&ours, &theirs) {
