@@ -115,7 +115,7 @@ impl DecisionCache {
 
 /// The cache key of a review: the request's JSON without its `uid`,
 /// followed by the Namespace object's.
-pub(crate) fn input_bytes(request: &Json, namespace: Option<&Json>) -> Arc<[u8]> {
+pub(crate) fn request_key(request: &Json, namespace: Option<&Json>) -> Arc<[u8]> {
     let mut out = Vec::with_capacity(2048);
     if let Some(map) = request.as_object() {
         for (k, v) in map {

@@ -500,7 +500,7 @@ impl<'t> ReviewInput<'_, 't> {
             return found.clone();
         }
         let (request, namespace) = (self.request, self.namespace);
-        let key = self.request_key.get_or_insert_with(|| cache::input_bytes(request, namespace));
+        let key = self.request_key.get_or_insert_with(|| cache::request_key(request, namespace));
         let key = if with_uid { cache::with_uid(key, request) } else { Arc::clone(key) };
         let outcomes = cache.outcomes(key);
         self.by_request[usize::from(with_uid)] = Some(outcomes.clone());
